@@ -1,0 +1,1 @@
+//! The Chronos storage engine (work in progress).

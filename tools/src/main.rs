@@ -1,0 +1,2 @@
+//! The `chronos` command.
+fn main() {}
