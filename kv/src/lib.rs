@@ -1,1 +1,59 @@
-//! The Chronos storage engine (work in progress).
+//! The Chronos storage engine: a persistent, ordered key-value store in the LSM family.
+//!
+//! # What it owns
+//! Durable storage of byte keys and values on one node: atomic write batches, point reads,
+//! forward and reverse range scans, consistent snapshots, crash recovery. It knows nothing of
+//! SQL, timestamps or replication; MVCC and the SQL encoding are layered on top.
+//!
+//! # How data flows
+//! ```text
+//! Db::write(batch) ─► group commit (db/write.rs) ─► WAL segment (wal.rs, record.rs)
+//!                                                 └► memtable (memtable.rs)
+//! memtable full ─► frozen ─► flush (db/background.rs) ─► L0 SSTable (sstable/)
+//! L0 / level too big ─► picker (compaction.rs) ─► merge ─► SSTables one level down
+//! every flush/compaction ─► one VersionEdit in the manifest (manifest.rs, version.rs)
+//! Db::get / Db::scan ─► ReadView (memtables + Current) ─► MergingIterator (iter.rs)
+//!                        ─► visibility by sequence (db/iter.rs) ─► user keys
+//! ```
+//!
+//! # Invariants
+//! - Every write gets a unique, increasing sequence number; internal keys order by user key,
+//!   then sequence descending (key.rs). Readers see exactly the writes at or below the
+//!   sequence they pinned, so a batch is visible whole or not at all.
+//! - A write acknowledged with `sync` is in a synced WAL segment or in an SSTable recorded by a
+//!   synced manifest edit; WAL segments are deleted only after the edit that covers them.
+//! - Only the newest WAL segment may end torn; damage elsewhere is reported as corruption
+//!   with file and offset, never skipped.
+//! - Files are written, synced, and their directory synced before the manifest names them;
+//!   files the manifest does not name are removed at open.
+//! - The engine never reads a clock or global randomness, and touches files only through
+//!   [`fs::FileSystem`], so tests can crash it deterministically ([`fs::MemFs`]) and inject
+//!   faults ([`fs::FaultFs`]).
+
+mod batch;
+mod coding;
+mod compaction;
+mod db;
+mod error;
+pub mod fs;
+mod iter;
+mod key;
+mod manifest;
+mod memtable;
+mod options;
+mod record;
+pub mod sstable;
+mod stats;
+mod version;
+mod wal;
+
+pub use batch::{BatchOp, MAX_KEY_BYTES, MAX_VALUE_BYTES, WriteBatch};
+pub use compaction::{CompactionTask, pick as pick_compaction};
+pub use db::{Db, DbIterator, RecoveryReport, Snapshot, WriteOptions, prefix_successor};
+pub use error::{Error, Result};
+pub use iter::Direction;
+pub use key::ValueKind;
+pub use manifest::FORMAT_VERSION;
+pub use options::{BackgroundMode, Options};
+pub use stats::{LevelStats, StatsSnapshot};
+pub use version::{FileMeta, Version};
