@@ -1,2 +1,55 @@
-//! The `chronos` command.
-fn main() {}
+//! The `chronos` command: one binary for every tool.
+//!
+//! - `chronos` (no arguments) and `chronos kv shell`: an embedded store with a small
+//!   put/get/scan shell (the SQL shell replaces it as the default once SQL lands).
+//! - `chronos kv summary|verify --data-dir DIR`: look inside a stopped store's directory.
+//! - `chronos bench kv`: the storage benchmark, against peer engines in the same run.
+
+mod bench;
+mod kv_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "chronos",
+    version,
+    about = "Chronos: a fault-tolerant distributed SQL database"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Storage engine tools: an interactive shell, summaries, verification.
+    Kv(kv_cmd::KvArgs),
+    /// Benchmarks against peer engines.
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHRONOS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => kv_cmd::run(kv_cmd::KvArgs::default_shell()),
+        Some(Command::Kv(args)) => kv_cmd::run(args),
+        Some(Command::Bench(args)) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
