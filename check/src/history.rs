@@ -1,0 +1,383 @@
+//! Histories: reading Jepsen operations from EDN or JSON, and pairing invocations with completions.
+//!
+//! A history is a sequence of operation maps in real-time order (file order is time order; `:time`
+//! is informational). Each map has `:type` (`:invoke`, `:ok`, `:fail`, `:info`), usually `:process`,
+//! `:f` and `:value`, and optionally `:index`, `:time` and `:key`. The JSON form is the same maps
+//! with keywords written as strings, either one object per line or one array of objects.
+
+use crate::edn::{self, Value};
+use crate::error::{Error, Result};
+
+/// The text format of a history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Edn,
+    Json,
+    /// JSON when the first non-blank character is `[` or `{"`, else EDN.
+    Auto,
+}
+
+impl std::str::FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "edn" => Ok(Format::Edn),
+            "json" | "jsonl" => Ok(Format::Json),
+            "auto" => Ok(Format::Auto),
+            _ => Err(Error::BadOption(format!(
+                "unknown history format {s:?} (edn, json, auto)"
+            ))),
+        }
+    }
+}
+
+/// The `:type` of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpType {
+    Invoke,
+    Ok,
+    Fail,
+    Info,
+}
+
+/// One line of a history.
+#[derive(Debug, Clone)]
+pub struct Op {
+    /// 1-based line where the operation starts in the input.
+    pub line: usize,
+    pub index: Option<i64>,
+    pub op_type: OpType,
+    pub process: Option<Value>,
+    pub f: Option<String>,
+    pub key: Option<Value>,
+    pub value: Value,
+    pub time: Option<i64>,
+}
+
+/// An invocation paired with its completion (or an unpaired completion, or an invocation that never
+/// completed). Positions are indices into the parsed op list, which is real-time order.
+#[derive(Debug, Clone)]
+pub struct Completed {
+    pub invoke_pos: Option<usize>,
+    /// `None` for indeterminate operations: they may take effect at any later time.
+    pub complete_pos: Option<usize>,
+    pub status: Status,
+    pub process: Option<Value>,
+    pub f: Option<String>,
+    pub key: Option<Value>,
+    /// The completion's value for `:ok` and `:fail`; for `:info`, the completion's value when it has
+    /// one, else the invocation's.
+    pub value: Value,
+    pub line: usize,
+    pub index: Option<i64>,
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Fail,
+    /// Indeterminate: it may or may not have taken effect.
+    Info,
+}
+
+/// Parses a history in the given format.
+pub fn parse(text: &str, format: Format) -> Result<Vec<Op>> {
+    let format = match format {
+        Format::Auto => {
+            let t = text.trim_start();
+            if t.starts_with('[') || t.starts_with("{\"") {
+                Format::Json
+            } else {
+                Format::Edn
+            }
+        }
+        f => f,
+    };
+    let forms = match format {
+        Format::Json => read_json(text)?,
+        _ => {
+            let mut forms = edn::read_all(text)?;
+            // A whole history written as one vector of maps.
+            if forms.len() == 1 && matches!(forms[0].1, Value::Vector(_) | Value::List(_)) {
+                let (line, v) = forms.remove(0);
+                forms = v
+                    .as_seq()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|v| (line, v.clone()))
+                    .collect();
+            }
+            forms
+        }
+    };
+    forms
+        .into_iter()
+        .map(|(line, v)| op_from_value(line, v))
+        .collect()
+}
+
+fn read_json(text: &str) -> Result<Vec<(usize, Value)>> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        let offset_lines = text[..text.len() - trimmed.len()].matches('\n').count();
+        let json: serde_json::Value = serde_json::from_str(text).map_err(|e| Error::Parse {
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        let serde_json::Value::Array(items) = json else {
+            return Err(Error::parse(
+                1 + offset_lines,
+                "expected a JSON array of operations",
+            ));
+        };
+        return Ok(items
+            .into_iter()
+            .map(|j| (1 + offset_lines, from_json(j)))
+            .collect());
+    }
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with("//") {
+            continue;
+        }
+        let json: serde_json::Value = serde_json::from_str(l).map_err(|e| Error::Parse {
+            line: i + 1,
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        out.push((i + 1, from_json(json)));
+    }
+    Ok(out)
+}
+
+fn from_json(j: serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN).to_bits()),
+        },
+        serde_json::Value::String(s) => Value::Str(s),
+        serde_json::Value::Array(a) => Value::Vector(a.into_iter().map(from_json).collect()),
+        serde_json::Value::Object(o) => Value::Map(
+            o.into_iter()
+                .map(|(k, v)| (Value::Keyword(k), from_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn op_from_value(line: usize, v: Value) -> Result<Op> {
+    if !matches!(v, Value::Map(_)) {
+        return Err(Error::bad_op(
+            line,
+            format!("expected an operation map, found {v}"),
+        ));
+    }
+    let op_type = match v.get("type").and_then(Value::as_name) {
+        Some("invoke") => OpType::Invoke,
+        Some("ok") => OpType::Ok,
+        Some("fail") => OpType::Fail,
+        Some("info") => OpType::Info,
+        Some(other) => return Err(Error::bad_op(line, format!("unknown :type {other:?}"))),
+        None => return Err(Error::bad_op(line, "operation without :type")),
+    };
+    let int = |field: &str| -> Result<Option<i64>> {
+        match v.get(field) {
+            None | Some(Value::Nil) => Ok(None),
+            Some(Value::Int(i)) => Ok(Some(*i)),
+            Some(other) => Err(Error::bad_op(
+                line,
+                format!(":{field} must be an integer, found {other}"),
+            )),
+        }
+    };
+    let index = int("index")?;
+    let time = int("time")?;
+    let f = v.get("f").and_then(Value::as_name).map(str::to_string);
+    let process = v.get("process").filter(|p| !p.is_nil()).cloned();
+    let key = v.get("key").cloned();
+    let value = v.get("value").cloned().unwrap_or(Value::Nil);
+    Ok(Op {
+        line,
+        index,
+        op_type,
+        process,
+        f,
+        key,
+        value,
+        time,
+    })
+}
+
+/// True for operations of Jepsen's nemesis (fault injection), which checkers ignore.
+pub fn is_nemesis(op: &Op) -> bool {
+    matches!(&op.process, Some(Value::Keyword(p)) if p == "nemesis")
+}
+
+/// Pairs each completion with the pending invocation of the same process (the first pending one
+/// whose `:f` and micro-operation shape match, else the oldest). Ops without a process share one
+/// pseudo-process. Invocations that never complete become `Info`. Nemesis ops are dropped.
+pub fn pair(ops: &[Op]) -> Vec<Completed> {
+    use std::collections::HashMap;
+    let mut pending: HashMap<Option<&Value>, Vec<usize>> = HashMap::new();
+    let mut out: Vec<(usize, Completed)> = Vec::new();
+    for (pos, op) in ops.iter().enumerate() {
+        if is_nemesis(op) {
+            continue;
+        }
+        let queue = pending.entry(op.process.as_ref()).or_default();
+        if op.op_type == OpType::Invoke {
+            queue.push(pos);
+            continue;
+        }
+        let matched = queue
+            .iter()
+            .position(|&i| same_shape(&ops[i], op))
+            .or(if queue.is_empty() { None } else { Some(0) });
+        let invoke_pos = matched.map(|i| queue.remove(i));
+        let status = match op.op_type {
+            OpType::Ok => Status::Ok,
+            OpType::Fail => Status::Fail,
+            _ => Status::Info,
+        };
+        let value = match (status, &op.value, invoke_pos) {
+            (Status::Info, Value::Nil, Some(i)) => ops[i].value.clone(),
+            _ => op.value.clone(),
+        };
+        let first = invoke_pos.unwrap_or(pos);
+        out.push((
+            first,
+            Completed {
+                invoke_pos,
+                complete_pos: if status == Status::Info {
+                    None
+                } else {
+                    Some(pos)
+                },
+                status,
+                process: op.process.clone(),
+                f: op
+                    .f
+                    .clone()
+                    .or_else(|| invoke_pos.and_then(|i| ops[i].f.clone())),
+                key: op
+                    .key
+                    .clone()
+                    .or_else(|| invoke_pos.and_then(|i| ops[i].key.clone())),
+                value,
+                line: op.line,
+                index: op.index,
+            },
+        ));
+    }
+    for queue in pending.values() {
+        for &i in queue {
+            let op = &ops[i];
+            out.push((
+                i,
+                Completed {
+                    invoke_pos: Some(i),
+                    complete_pos: None,
+                    status: Status::Info,
+                    process: op.process.clone(),
+                    f: op.f.clone(),
+                    key: op.key.clone(),
+                    value: op.value.clone(),
+                    line: op.line,
+                    index: op.index,
+                },
+            ));
+        }
+    }
+    out.sort_by_key(|(first, _)| *first);
+    out.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Whether a completion plausibly belongs to an invocation: same `:f`, same `:key`, and for
+/// transactions the same micro-operation functions and keys.
+fn same_shape(invoke: &Op, completion: &Op) -> bool {
+    if invoke.f != completion.f || invoke.key != completion.key {
+        return false;
+    }
+    match (invoke.value.as_seq(), completion.value.as_seq()) {
+        (Some(a), Some(b)) if a.iter().all(|m| m.as_seq().is_some()) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| match (x.as_seq(), y.as_seq()) {
+                        (Some(x), Some(y)) => {
+                            x.len() >= 2 && y.len() >= 2 && x[0] == y[0] && x[1] == y[1]
+                        }
+                        _ => false,
+                    })
+        }
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_out_of_order_completions_by_shape() {
+        let text = "{:index 0 :type :invoke :process 0 :value [[:r :x nil]]}\n\
+                    {:index 1 :type :invoke :process 0 :value [[:w :y 1]]}\n\
+                    {:index 2 :type :ok :process 0 :value [[:w :y 1]]}\n\
+                    {:index 3 :type :ok :process 0 :value [[:r :x 5]]}\n\
+                    {:index 4 :type :invoke :process 1 :value [[:w :z 1]]}";
+        let ops = parse(text, Format::Auto).unwrap();
+        let done = pair(&ops);
+        assert_eq!(done.len(), 3);
+        assert_eq!(
+            (done[0].invoke_pos, done[0].complete_pos),
+            (Some(0), Some(3))
+        );
+        assert_eq!(
+            (done[1].invoke_pos, done[1].complete_pos),
+            (Some(1), Some(2))
+        );
+        assert_eq!(done[2].status, Status::Info);
+        assert_eq!(done[2].complete_pos, None);
+    }
+
+    #[test]
+    fn json_lines_and_arrays_agree_with_edn() {
+        let edn = parse(
+            "{:type :ok, :process 0, :value [[:append :x 1]]}",
+            Format::Edn,
+        )
+        .unwrap();
+        let jsonl = parse(
+            "{\"type\":\"ok\",\"process\":0,\"value\":[[\"append\",\"x\",1]]}\n",
+            Format::Auto,
+        )
+        .unwrap();
+        let array = parse(
+            "[{\"type\":\"ok\",\"process\":0,\"value\":[[\"append\",\"x\",1]]}]",
+            Format::Auto,
+        )
+        .unwrap();
+        for ops in [&jsonl, &array] {
+            assert_eq!(ops[0].op_type, edn[0].op_type);
+            assert_eq!(ops[0].process, edn[0].process);
+        }
+    }
+
+    #[test]
+    fn bad_input_reports_line() {
+        let err = parse("{:type :ok}\n{:type :bogus}", Format::Edn).unwrap_err();
+        assert!(matches!(err, Error::BadOp { line: 2, .. }), "{err}");
+        let err = parse("{\"type\":\"ok\"}\n{\"type\": }", Format::Json).unwrap_err();
+        assert!(matches!(err, Error::Parse { line: 2, .. }), "{err}");
+        let err = parse("[1 2 3]", Format::Edn).unwrap_err();
+        assert!(matches!(err, Error::BadOp { .. }), "{err}");
+    }
+}
