@@ -232,6 +232,12 @@ fn make_room(inner: &Inner) -> Result<Arc<Memtable>> {
 /// Freezes the memtable and starts a new WAL segment for its successor.
 fn rotate(inner: &Inner) -> Result<()> {
     let mut st = inner.state.lock();
+    // Only the newest segment may end torn after a crash, so the old one must be complete on
+    // disk before a newer segment exists.
+    if let Err(e) = inner.wal.lock().sync() {
+        st.bg_error = Some(format!("could not sync the WAL segment being retired: {e}"));
+        return Err(e);
+    }
     let number = st.allocate_file_number();
     let wal = match WalWriter::create(inner.fs.as_ref(), &inner.dir, number) {
         Ok(w) => w,
@@ -240,13 +246,7 @@ fn rotate(inner: &Inner) -> Result<()> {
             return Err(e);
         }
     };
-    let mut old = std::mem::replace(&mut *inner.wal.lock(), wal);
-    // Only the newest segment may end torn after a crash, so the old one must be complete on
-    // disk before anything is acknowledged from the new one.
-    if let Err(e) = old.sync() {
-        st.bg_error = Some(format!("could not sync the WAL segment being retired: {e}"));
-        return Err(e);
-    }
+    *inner.wal.lock() = wal;
     let frozen = std::mem::replace(&mut st.mem, Arc::new(Memtable::new(number)));
     st.imm.push(frozen);
     inner.work_cv.notify_all();
