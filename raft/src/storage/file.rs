@@ -1,0 +1,673 @@
+//! File-backed [`LogStorage`].
+//!
+//! # Layout
+//!
+//! ```text
+//! dir/
+//!   snapshot                 latest snapshot: one framed record (written to snapshot.tmp,
+//!                            fsynced, renamed, directory fsynced)
+//!   00000000000000000001.seg log segments, replayed in sequence order
+//!   00000000000000000002.seg ...
+//! ```
+//!
+//! Every record, in segments and in the snapshot file, is framed as
+//!
+//! ```text
+//! +-----------+-------------+-------------------------------+
+//! | len: u32  | crc32: u32  | payload (len bytes)           |
+//! +-----------+-------------+-------------------------------+
+//!   little-endian; crc32 (IEEE) covers the payload only
+//! payload = kind: u8, body
+//!   kind 1 ENTRY       term u64, index u64, payload kind u8, data
+//!   kind 2 HARD_STATE  term u64, vote u64 (0 = none), commit u64
+//!   kind 3 RESET       index u64: discard every entry; the log continues after `index`
+//!   kind 4 SNAPSHOT    index u64, term u64, voters, learners, data (snapshot file only)
+//! ```
+//!
+//! An ENTRY at an index at or below the current last index truncates the log there first, so
+//! conflicting suffixes are rewritten by simply appending. Each new segment starts with the
+//! current HARD_STATE, so deleting old segments never loses it.
+//!
+//! # Recovery
+//!
+//! Segments are replayed in order. In the *last* segment, an incomplete record at the end, or a
+//! final record whose CRC does not match, is a torn write from a crash before `sync` returned:
+//! the file is truncated to the last good record and synced. Anything else (a bad record followed
+//! by more data, a bad record in an earlier segment, an undecodable payload, a gap in indexes, a
+//! bad snapshot file) is [`Error::Corruption`] naming the file and the offset.
+//!
+//! Writes reach the OS on every call and are made durable by [`LogStorage::sync`] (`fsync`).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::codec::{self, Dec, Enc};
+use crate::error::{Error, Result};
+use crate::rawnode::InitialState;
+use crate::storage::LogStorage;
+use crate::types::{Entry, HardState, Index, Snapshot};
+
+const KIND_ENTRY: u8 = 1;
+const KIND_HARD_STATE: u8 = 2;
+const KIND_RESET: u8 = 3;
+const KIND_SNAPSHOT: u8 = 4;
+const HEADER_BYTES: usize = 8;
+/// Largest record accepted when reading (guards allocation on a corrupt length).
+const MAX_RECORD_BYTES: u32 = 1 << 30;
+const _: () = assert!(MAX_RECORD_BYTES as u64 <= u32::MAX as u64);
+
+#[derive(Debug)]
+struct Segment {
+    seq: u64,
+    path: PathBuf,
+    /// Highest entry index written to this segment (0 if none).
+    max_index: Index,
+}
+
+/// Durable log storage in a directory. See the module docs for the format.
+#[derive(Debug)]
+pub struct FileStorage {
+    dir: PathBuf,
+    segment_max_bytes: u64,
+    hard_state: HardState,
+    snapshot: Option<Snapshot>,
+    /// Entries after the snapshot (or after the last RESET), contiguous.
+    entries: Vec<Entry>,
+    segments: Vec<Segment>,
+    active: File,
+    active_len: u64,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_BYTES + payload.len());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+fn segment_name(seq: u64) -> String {
+    format!("{seq:020}.seg")
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+/// Outcome of reading one framed record at `offset`.
+enum Frame<'a> {
+    Ok(&'a [u8], usize),
+    /// Incomplete or failing checksum.
+    Bad(String),
+    End,
+}
+
+fn read_frame(buf: &[u8], offset: usize) -> Frame<'_> {
+    let rest = &buf[offset..];
+    if rest.is_empty() {
+        return Frame::End;
+    }
+    if rest.len() < HEADER_BYTES {
+        return Frame::Bad("incomplete record header".into());
+    }
+    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+    let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+    if len > MAX_RECORD_BYTES || rest.len() - HEADER_BYTES < len as usize {
+        return Frame::Bad(format!("record length {len} exceeds the file"));
+    }
+    let payload = &rest[HEADER_BYTES..HEADER_BYTES + len as usize];
+    if crc32fast::hash(payload) != crc {
+        return Frame::Bad("checksum mismatch".into());
+    }
+    Frame::Ok(payload, HEADER_BYTES + len as usize)
+}
+
+impl FileStorage {
+    /// Open (or create) the storage in `dir`, recovering from a torn tail.
+    pub fn open(dir: impl AsRef<Path>, segment_max_bytes: u64) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let snapshot = Self::read_snapshot(&dir)?;
+        let mut seqs = Vec::new();
+        for ent in fs::read_dir(&dir).map_err(io_err(&dir))? {
+            let ent = ent.map_err(io_err(&dir))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            if let Some(seq) = name
+                .strip_suffix(".seg")
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                seqs.push(seq);
+            }
+        }
+        seqs.sort_unstable();
+        let mut hard_state = HardState::default();
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut segments = Vec::new();
+        let n = seqs.len();
+        for (i, seq) in seqs.into_iter().enumerate() {
+            let path = dir.join(segment_name(seq));
+            let max_index = Self::replay(&path, i + 1 == n, &mut hard_state, &mut entries)?;
+            segments.push(Segment {
+                seq,
+                path,
+                max_index,
+            });
+        }
+        // Reconcile the log with the snapshot.
+        if let Some(s) = &snapshot {
+            let (si, st) = (s.meta.index, s.meta.term);
+            let diverged = entries
+                .iter()
+                .find(|e| e.index == si)
+                .is_some_and(|e| e.term != st);
+            if diverged || entries.last().is_some_and(|e| e.index < si) {
+                entries.clear();
+            }
+            entries.retain(|e| e.index > si);
+            if let Some(first) = entries.first()
+                && first.index != si + 1
+            {
+                let path = segments.first().map_or(dir.clone(), |s| s.path.clone());
+                return Err(Error::Corruption {
+                    path,
+                    offset: 0,
+                    reason: format!(
+                        "log starts at {} but the snapshot ends at {si}",
+                        first.index
+                    ),
+                });
+            }
+        }
+        let seq = segments.last().map_or(1, |s| s.seq);
+        let path = dir.join(segment_name(seq));
+        let active = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let active_len = active.metadata().map_err(io_err(&path))?.len();
+        if segments.is_empty() {
+            segments.push(Segment {
+                seq,
+                path,
+                max_index: 0,
+            });
+            sync_dir(&dir)?;
+        }
+        Ok(FileStorage {
+            dir,
+            segment_max_bytes,
+            hard_state,
+            snapshot,
+            entries,
+            segments,
+            active,
+            active_len,
+        })
+    }
+
+    fn read_snapshot(dir: &Path) -> Result<Option<Snapshot>> {
+        let path = dir.join("snapshot");
+        let buf = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::Io { path, source: e }),
+        };
+        let corrupt = |reason: String| Error::Corruption {
+            path: path.clone(),
+            offset: 0,
+            reason,
+        };
+        let payload = match read_frame(&buf, 0) {
+            Frame::Ok(p, n) if n == buf.len() => p,
+            Frame::Ok(..) => {
+                return Err(corrupt("trailing bytes after the snapshot record".into()));
+            }
+            Frame::Bad(r) => return Err(corrupt(r)),
+            Frame::End => return Err(corrupt("empty snapshot file".into())),
+        };
+        let mut d = Dec::new(payload);
+        let kind = d.u8().map_err(corrupt)?;
+        if kind != KIND_SNAPSHOT {
+            return Err(corrupt(format!("record kind {kind} in snapshot file")));
+        }
+        let snap = codec::get_snapshot(&mut d).map_err(corrupt)?;
+        d.finish().map_err(corrupt)?;
+        Ok(Some(snap))
+    }
+
+    /// Replay one segment into `hs` and `entries`; returns its highest entry index.
+    fn replay(
+        path: &Path,
+        last: bool,
+        hs: &mut HardState,
+        entries: &mut Vec<Entry>,
+    ) -> Result<Index> {
+        let mut buf = Vec::new();
+        File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut buf))
+            .map_err(io_err(path))?;
+        let mut offset = 0usize;
+        let mut max_index = 0;
+        loop {
+            let corrupt = |reason: String| Error::Corruption {
+                path: path.to_path_buf(),
+                offset: offset as u64,
+                reason,
+            };
+            match read_frame(&buf, offset) {
+                Frame::End => break,
+                Frame::Bad(reason) => {
+                    // Torn tail: only in the last segment, and only if nothing valid could follow.
+                    let header_len = if buf.len() - offset >= 4 {
+                        u32::from_le_bytes([
+                            buf[offset],
+                            buf[offset + 1],
+                            buf[offset + 2],
+                            buf[offset + 3],
+                        ]) as usize
+                    } else {
+                        0
+                    };
+                    let is_tail = buf.len() - offset < HEADER_BYTES
+                        || offset + HEADER_BYTES + header_len >= buf.len();
+                    if last && is_tail {
+                        let f = OpenOptions::new()
+                            .write(true)
+                            .open(path)
+                            .map_err(io_err(path))?;
+                        f.set_len(offset as u64).map_err(io_err(path))?;
+                        f.sync_all().map_err(io_err(path))?;
+                        break;
+                    }
+                    return Err(corrupt(reason));
+                }
+                Frame::Ok(payload, n) => {
+                    let mut d = Dec::new(payload);
+                    match d.u8().map_err(corrupt)? {
+                        KIND_ENTRY => {
+                            let e = codec::get_entry(&mut d).map_err(corrupt)?;
+                            match (
+                                entries.first().map(|e| e.index),
+                                entries.last().map(|e| e.index),
+                            ) {
+                                (None, _) => {}
+                                (Some(first), Some(last_idx))
+                                    if e.index >= first && e.index <= last_idx + 1 =>
+                                {
+                                    entries.truncate((e.index - first) as usize);
+                                }
+                                (Some(_), _)
+                                    if entries.len() == 1 && e.index == entries[0].index =>
+                                {
+                                    entries.clear()
+                                }
+                                _ => {
+                                    return Err(corrupt(format!(
+                                        "entry {} does not continue the log",
+                                        e.index
+                                    )));
+                                }
+                            }
+                            max_index = max_index.max(e.index);
+                            entries.push(e);
+                        }
+                        KIND_HARD_STATE => *hs = codec::get_hard_state(&mut d).map_err(corrupt)?,
+                        KIND_RESET => {
+                            let _index = d.u64().map_err(corrupt)?;
+                            entries.clear();
+                        }
+                        k => return Err(corrupt(format!("unknown record kind {k}"))),
+                    }
+                    d.finish().map_err(corrupt)?;
+                    offset += n;
+                }
+            }
+        }
+        Ok(max_index)
+    }
+
+    fn write_record(&mut self, payload: &[u8]) -> Result<()> {
+        let framed = frame(payload);
+        let path = &self
+            .segments
+            .last()
+            .expect("invariant: there is always an active segment")
+            .path;
+        self.active.write_all(&framed).map_err(io_err(path))?;
+        self.active_len += framed.len() as u64;
+        Ok(())
+    }
+
+    fn hard_state_record(&self) -> Vec<u8> {
+        let mut e = Enc::default();
+        e.u8(KIND_HARD_STATE);
+        codec::put_hard_state(&mut e, &self.hard_state);
+        e.0
+    }
+
+    /// Start a new segment (after syncing the current one), beginning with the hard state.
+    fn rotate(&mut self) -> Result<()> {
+        let old = self
+            .segments
+            .last()
+            .expect("invariant: there is always an active segment");
+        self.active.sync_data().map_err(io_err(&old.path))?;
+        let seq = old.seq + 1;
+        let path = self.dir.join(segment_name(seq));
+        self.active = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        self.active_len = 0;
+        self.segments.push(Segment {
+            seq,
+            path,
+            max_index: 0,
+        });
+        sync_dir(&self.dir)?;
+        let hs = self.hard_state_record();
+        self.write_record(&hs)
+    }
+
+    fn write_snapshot_file(&self, snap: &Snapshot) -> Result<()> {
+        let mut e = Enc::default();
+        e.u8(KIND_SNAPSHOT);
+        codec::put_snapshot(&mut e, snap);
+        let tmp = self.dir.join("snapshot.tmp");
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(&frame(&e.0)).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        let dst = self.dir.join("snapshot");
+        fs::rename(&tmp, &dst).map_err(io_err(&dst))?;
+        sync_dir(&self.dir)
+    }
+
+    /// Delete segments other than the active one that hold no entry after `index`.
+    fn delete_segments_up_to(&mut self, index: Index) -> Result<()> {
+        let active_seq = self.segments.last().map_or(0, |s| s.seq);
+        let mut keep = Vec::new();
+        for s in self.segments.drain(..) {
+            if s.seq != active_seq && s.max_index <= index {
+                fs::remove_file(&s.path).map_err(io_err(&s.path))?;
+            } else {
+                keep.push(s);
+            }
+        }
+        self.segments = keep;
+        sync_dir(&self.dir)
+    }
+
+    /// Number of segment files.
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+}
+
+impl LogStorage for FileStorage {
+    fn initial_state(&self) -> Result<InitialState> {
+        Ok(InitialState {
+            hard_state: self.hard_state,
+            snapshot: self.snapshot.clone(),
+            entries: self.entries.clone(),
+        })
+    }
+
+    fn append(&mut self, entries: &[Entry]) -> Result<()> {
+        for entry in entries {
+            let mut e = Enc::default();
+            e.u8(KIND_ENTRY);
+            codec::put_entry(&mut e, entry);
+            self.write_record(&e.0)?;
+            let seg = self
+                .segments
+                .last_mut()
+                .expect("invariant: there is always an active segment");
+            seg.max_index = seg.max_index.max(entry.index);
+            let base = self.snapshot.as_ref().map_or(0, |s| s.meta.index);
+            let first = self.entries.first().map_or(base + 1, |e| e.index);
+            let keep = entry.index.saturating_sub(first) as usize;
+            assert!(
+                keep <= self.entries.len(),
+                "invariant: append at {} leaves no gap",
+                entry.index
+            );
+            self.entries.truncate(keep);
+            self.entries.push(entry.clone());
+            if self.active_len >= self.segment_max_bytes {
+                self.rotate()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_hard_state(&mut self, hs: HardState) -> Result<()> {
+        self.hard_state = hs;
+        let rec = self.hard_state_record();
+        self.write_record(&rec)
+    }
+
+    fn install_snapshot(&mut self, snapshot: &Snapshot) -> Result<()> {
+        self.write_snapshot_file(snapshot)?;
+        let mut e = Enc::default();
+        e.u8(KIND_RESET);
+        e.u64(snapshot.meta.index);
+        self.write_record(&e.0)?;
+        self.entries.clear();
+        self.snapshot = Some(snapshot.clone());
+        // The RESET must be durable before older segments can go.
+        self.rotate()?;
+        self.delete_segments_up_to(Index::MAX)
+    }
+
+    fn compact(&mut self, snapshot: &Snapshot) -> Result<()> {
+        if self
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.meta.index >= snapshot.meta.index)
+        {
+            return Ok(());
+        }
+        self.write_snapshot_file(snapshot)?;
+        let drop = self
+            .entries
+            .iter()
+            .take_while(|e| e.index <= snapshot.meta.index)
+            .count();
+        self.entries.drain(..drop);
+        self.snapshot = Some(snapshot.clone());
+        self.delete_segments_up_to(snapshot.meta.index)
+    }
+
+    fn sync(&mut self) -> Result<()> {
+        let path = &self
+            .segments
+            .last()
+            .expect("invariant: there is always an active segment")
+            .path;
+        self.active.sync_data().map_err(io_err(path))
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+    use crate::types::{EntryPayload, Membership, SnapshotMeta};
+
+    struct TempDir(PathBuf);
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let p =
+                std::env::temp_dir().join(format!("chronos-raft-{}-{name}", std::process::id()));
+            let _ = fs::remove_dir_all(&p);
+            TempDir(p)
+        }
+    }
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn ent(index: Index, term: u64) -> Entry {
+        Entry {
+            index,
+            term,
+            payload: EntryPayload::Normal(format!("v{index}").into_bytes()),
+        }
+    }
+
+    fn indexes(s: &FileStorage) -> Vec<(Index, u64)> {
+        s.initial_state()
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| (e.index, e.term))
+            .collect()
+    }
+
+    #[test]
+    fn reopen_replays_entries_truncations_and_hard_state() {
+        let d = TempDir::new("reopen");
+        let mut s = FileStorage::open(&d.0, 200).unwrap();
+        s.append(&(1..=6).map(|i| ent(i, 1)).collect::<Vec<_>>())
+            .unwrap();
+        s.append(&[ent(4, 2), ent(5, 2)]).unwrap();
+        s.set_hard_state(HardState {
+            term: 2,
+            vote: Some(3),
+            commit: 4,
+        })
+        .unwrap();
+        s.sync().unwrap();
+        assert!(s.segment_count() > 1, "small segments rotate");
+        drop(s);
+        let s = FileStorage::open(&d.0, 200).unwrap();
+        assert_eq!(indexes(&s), vec![(1, 1), (2, 1), (3, 1), (4, 2), (5, 2)]);
+        assert_eq!(
+            s.initial_state().unwrap().hard_state,
+            HardState {
+                term: 2,
+                vote: Some(3),
+                commit: 4
+            }
+        );
+    }
+
+    #[test]
+    fn torn_tail_is_truncated() {
+        let d = TempDir::new("torn");
+        let mut s = FileStorage::open(&d.0, 1 << 20).unwrap();
+        s.append(&[ent(1, 1), ent(2, 1), ent(3, 1)]).unwrap();
+        s.sync().unwrap();
+        let path = s.segments[0].path.clone();
+        drop(s);
+        let len = fs::metadata(&path).unwrap().len();
+        // Cut the last record in half.
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(len - 5).unwrap();
+        drop(f);
+        let mut s = FileStorage::open(&d.0, 1 << 20).unwrap();
+        assert_eq!(indexes(&s), vec![(1, 1), (2, 1)]);
+        // Writing after recovery continues cleanly.
+        s.append(&[ent(3, 2)]).unwrap();
+        s.sync().unwrap();
+        drop(s);
+        let s = FileStorage::open(&d.0, 1 << 20).unwrap();
+        assert_eq!(indexes(&s), vec![(1, 1), (2, 1), (3, 2)]);
+        // A garbage final record (bad checksum) is also a torn tail.
+        drop(s);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(&[4, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9, 9]).unwrap();
+        drop(f);
+        let s = FileStorage::open(&d.0, 1 << 20).unwrap();
+        assert_eq!(indexes(&s).len(), 3);
+    }
+
+    #[test]
+    fn corruption_in_the_middle_names_file_and_offset() {
+        let d = TempDir::new("corrupt");
+        let mut s = FileStorage::open(&d.0, 1 << 20).unwrap();
+        s.append(&[ent(1, 1), ent(2, 1), ent(3, 1)]).unwrap();
+        s.sync().unwrap();
+        let path = s.segments[0].path.clone();
+        drop(s);
+        let mut buf = fs::read(&path).unwrap();
+        // Flip a payload byte of the second record.
+        let first_len =
+            u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize + HEADER_BYTES;
+        buf[first_len + HEADER_BYTES + 3] ^= 0xff;
+        fs::write(&path, &buf).unwrap();
+        match FileStorage::open(&d.0, 1 << 20) {
+            Err(Error::Corruption {
+                path: p, offset, ..
+            }) => {
+                assert_eq!(p, path);
+                assert_eq!(offset, first_len as u64);
+            }
+            other => panic!("expected corruption, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn compaction_and_install_survive_reopen() {
+        let d = TempDir::new("snap");
+        let mut s = FileStorage::open(&d.0, 150).unwrap();
+        s.append(&(1..=10).map(|i| ent(i, 1)).collect::<Vec<_>>())
+            .unwrap();
+        s.sync().unwrap();
+        let before = s.segment_count();
+        let snap = |index, term| Snapshot {
+            meta: SnapshotMeta {
+                index,
+                term,
+                membership: Membership::with_voters([1, 2]),
+            },
+            data: vec![7; 10],
+        };
+        s.compact(&snap(6, 1)).unwrap();
+        assert!(s.segment_count() < before, "old segments deleted");
+        drop(s);
+        let mut s = FileStorage::open(&d.0, 150).unwrap();
+        let st = s.initial_state().unwrap();
+        assert_eq!(st.snapshot.unwrap().meta.index, 6);
+        assert_eq!(indexes(&s), (7..=10).map(|i| (i, 1)).collect::<Vec<_>>());
+        s.install_snapshot(&snap(20, 3)).unwrap();
+        s.append(&[ent(21, 3)]).unwrap();
+        s.sync().unwrap();
+        drop(s);
+        let s = FileStorage::open(&d.0, 150).unwrap();
+        assert_eq!(s.initial_state().unwrap().snapshot.unwrap().meta.index, 20);
+        assert_eq!(indexes(&s), vec![(21, 3)]);
+    }
+
+    #[test]
+    fn mem_storage_crash_loses_unsynced_writes() {
+        let mut m = crate::storage::MemStorage::new();
+        m.append(&[ent(1, 1)]).unwrap();
+        m.sync().unwrap();
+        m.append(&[ent(2, 1)]).unwrap();
+        m.set_hard_state(HardState {
+            term: 5,
+            vote: None,
+            commit: 0,
+        })
+        .unwrap();
+        m.crash();
+        let st = m.initial_state().unwrap();
+        assert_eq!(st.entries.len(), 1);
+        assert_eq!(st.hard_state.term, 0);
+    }
+}
