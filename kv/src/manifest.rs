@@ -18,9 +18,10 @@
 //! ```
 //!
 //! Every edit is synced before the engine acts on it, so at most the last record can be torn
-//! by a crash, and only while its write was in flight: a record that runs past the end of the
-//! file (or a zero-filled tail) is dropped with a warning. A complete record with a bad
-//! checksum is corruption and fails the open, naming file and offset.
+//! by a crash, and only while its write was in flight: a record cut short (a prefix of what
+//! was written, or a zero-filled tail) is dropped with a warning — the engine never acted on
+//! it. A complete header or record that fails its check is corruption and fails the open,
+//! naming file and offset: acting on a damaged manifest could drop acknowledged data.
 
 use std::path::{Path, PathBuf};
 

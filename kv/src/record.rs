@@ -1,11 +1,17 @@
 //! Checksummed record framing shared by the WAL and the manifest.
 //!
 //! ```text
-//! +--------------+--------------+----------------------+
-//! | crc32 u32 LE | len u32 LE   | payload (len bytes)  |
-//! +--------------+--------------+----------------------+
-//! crc32 (Castagnoli-free IEEE, via crc32fast) covers the len field and the payload.
+//! +--------------+--------------+------------------+----------------------+
+//! | crc32 u32 LE | len u32 LE   | len check u32 LE | payload (len bytes)  |
+//! +--------------+--------------+------------------+----------------------+
+//! crc32 (IEEE, via crc32fast) covers the len field and the payload;
+//! len check = crc32 of the len field alone, xor a constant.
 //! ```
+//!
+//! The separate check on the length matters for telling damage apart: a torn write leaves a
+//! *prefix* of the record (a short header, or a valid header with a short payload), while a
+//! flipped bit in the length field leaves a complete header that fails its check. Without it,
+//! a flipped length could pass for a torn tail and silently drop an acknowledged record.
 //!
 //! [`scan`] reads records until the first damaged one and says where and why it stopped; the
 //! caller decides whether that damage is a torn tail (tolerated) or corruption (an error).
@@ -13,7 +19,14 @@
 use crc32fast::Hasher;
 
 /// Bytes of framing before each payload.
-pub const HEADER_BYTES: usize = 8;
+pub const HEADER_BYTES: usize = 12;
+
+/// Keeps an all-zero header from passing its length check.
+const LEN_CHECK_MASK: u32 = 0xa282_ead8;
+
+fn len_check(len_bytes: &[u8]) -> u32 {
+    crc32fast::hash(len_bytes) ^ LEN_CHECK_MASK
+}
 
 /// Upper bound on one payload; a larger length field is damage, not an allocation request.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024 * 1024;
@@ -33,6 +46,7 @@ pub fn encode(out: &mut Vec<u8>, payload: &[u8]) {
     h.update(payload);
     out.extend_from_slice(&h.finalize().to_le_bytes());
     out.extend_from_slice(&len_bytes);
+    out.extend_from_slice(&len_check(&len_bytes).to_le_bytes());
     out.extend_from_slice(payload);
 }
 
@@ -41,6 +55,8 @@ pub fn encode(out: &mut Vec<u8>, payload: &[u8]) {
 pub enum Damage {
     /// The header or payload runs past the end of the data: a write that did not finish.
     Incomplete,
+    /// The header is complete but its length check fails (a damaged length field).
+    BadHeader,
     /// The length field is larger than any record the engine writes.
     BadLength,
     /// The checksum does not match.
@@ -51,6 +67,7 @@ impl Damage {
     pub fn describe(self) -> &'static str {
         match self {
             Damage::Incomplete => "record runs past the end of the file",
+            Damage::BadHeader => "record header check mismatch",
             Damage::BadLength => "record length is out of range",
             Damage::BadChecksum => "record checksum mismatch",
         }
@@ -73,6 +90,10 @@ fn check_at(data: &[u8], offset: usize) -> Result<(&[u8], usize), Damage> {
         .ok_or(Damage::Incomplete)?;
     let crc = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
     let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    let check = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+    if check != len_check(&header[4..8]) {
+        return Err(Damage::BadHeader);
+    }
     if len > MAX_PAYLOAD_BYTES {
         return Err(Damage::BadLength);
     }
@@ -125,24 +146,31 @@ pub fn intact_record_follows(data: &[u8], damaged_at: usize) -> bool {
     if let Some(header) = data.get(damaged_at..damaged_at + HEADER_BYTES) {
         let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
         let next = damaged_at + HEADER_BYTES + len;
-        if len <= MAX_PAYLOAD_BYTES && next < data.len() && check_at(data, next).is_ok() {
+        let len_ok = u32::from_le_bytes([header[8], header[9], header[10], header[11]])
+            == len_check(&header[4..8]);
+        if len_ok && len <= MAX_PAYLOAD_BYTES && next < data.len() && check_at(data, next).is_ok() {
             return true;
         }
     }
     let mut budget = FOLLOW_SCAN_BUDGET_BYTES;
-    for offset in damaged_at + 1..data.len().saturating_sub(HEADER_BYTES) {
+    for offset in damaged_at + 1..=data.len().saturating_sub(HEADER_BYTES) {
         let len = u32::from_le_bytes([
             data[offset + 4],
             data[offset + 5],
             data[offset + 6],
             data[offset + 7],
         ]) as usize;
-        // An all-zero header is what a preallocated or zero-filled tail looks like; its
-        // checksum can never match, so skip the work.
-        if len == 0 && data[offset..offset + 4] == [0; 4] {
-            continue;
-        }
-        if offset + HEADER_BYTES + len > data.len() {
+        // Only a header whose length check passes can start a record: this skips nearly
+        // every offset for the price of hashing four bytes.
+        let check = u32::from_le_bytes([
+            data[offset + 8],
+            data[offset + 9],
+            data[offset + 10],
+            data[offset + 11],
+        ]);
+        if check != len_check(&data[offset + 4..offset + 8])
+            || offset + HEADER_BYTES + len > data.len()
+        {
             continue;
         }
         if budget < len {
@@ -187,6 +215,15 @@ mod tests {
                 assert!(!intact_record_follows(&data[..cut], at as usize));
             }
         }
+    }
+
+    #[test]
+    fn a_flipped_length_is_a_bad_header_not_a_torn_tail() {
+        let mut data = three_records();
+        let last = scan(&data).records[2].0 as usize;
+        data[last + 5] ^= 0x01;
+        assert_eq!(scan(&data).damage, Some((last as u64, Damage::BadHeader)));
+        assert_eq!(scan(&[0u8; 40]).damage, Some((0, Damage::BadHeader)));
     }
 
     #[test]
