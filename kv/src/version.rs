@@ -117,7 +117,7 @@ impl Version {
                 .ok_or_else(|| bad(format!("edit adds to level {level}, beyond the last")))?
                 .push(meta.clone());
         }
-        next.levels[0].sort_by(|a, b| b.number.cmp(&a.number));
+        next.levels[0].sort_by_key(|f| std::cmp::Reverse(f.number));
         for (level, files) in next.levels.iter_mut().enumerate().skip(1) {
             files.sort_by(|a, b| key::compare(&a.smallest, &b.smallest));
             for pair in files.windows(2) {

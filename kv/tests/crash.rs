@@ -32,7 +32,7 @@ fn batch(i: u64, rng: &mut u64) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
             ),
         ));
     }
-    if next(rng) % 3 == 0 {
+    if next(rng).is_multiple_of(3) {
         ops.push((format!("k{:03}", next(rng) % 200).into_bytes(), None));
     }
     ops.push((b"last".to_vec(), Some(i.to_le_bytes().to_vec())));
@@ -68,7 +68,7 @@ fn contents(db: &Db) -> Model {
 fn crash_once(seed: u64, fail_after_ops: u64, opts: &Options) -> (u64, u64) {
     let mem = MemFs::new();
     let faulty = FaultFs::new(Arc::new(mem.clone()));
-    faulty.set_short_writes(seed % 2 == 0);
+    faulty.set_short_writes(seed.is_multiple_of(2));
     let dir = Path::new("/db");
     let mut rng = seed | 1;
     // States after each prefix of batches: states[n] = after batches 0..n.
@@ -90,7 +90,7 @@ fn crash_once(seed: u64, fail_after_ops: u64, opts: &Options) -> (u64, u64) {
             let mut next_state = states.last().unwrap().clone();
             apply(&mut next_state, &ops);
             states.push(next_state);
-            let sync = next(&mut rng) % 3 != 0;
+            let sync = !next(&mut rng).is_multiple_of(3);
             let opts = if sync {
                 WriteOptions::SYNC
             } else {

@@ -32,7 +32,7 @@ enum Op {
 
 /// A small key space so keys are overwritten and deleted often; some keys share prefixes.
 fn key(k: u8) -> Vec<u8> {
-    if k % 4 == 0 {
+    if k.is_multiple_of(4) {
         vec![b'p', k / 16]
     } else {
         format!("k{:03}", k).into_bytes()

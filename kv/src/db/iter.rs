@@ -97,7 +97,7 @@ impl DbIterator {
 
     fn next_forward(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         while self.merged.valid() {
-            let parsed = key::parse(self.merged.key()).ok_or_else(|| malformed())?;
+            let parsed = key::parse(self.merged.key()).ok_or_else(malformed)?;
             if !bounds_contain(&Bound::Unbounded, &self.upper, parsed.user_key) {
                 return Ok(None);
             }
@@ -130,7 +130,7 @@ impl DbIterator {
             // Versions of one key arrive oldest first; the last visible one wins.
             let mut newest: Option<Option<Vec<u8>>> = None;
             while self.merged.valid() && key::user_key(self.merged.key()) == user_key.as_slice() {
-                let parsed = key::parse(self.merged.key()).ok_or_else(|| malformed())?;
+                let parsed = key::parse(self.merged.key()).ok_or_else(malformed)?;
                 if parsed.seq <= self.seq {
                     newest =
                         Some((parsed.kind == ValueKind::Put).then(|| self.merged.value().to_vec()));
