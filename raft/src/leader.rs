@@ -368,7 +368,12 @@ impl Raft {
         }
         let current_term = self.log.term(candidate) == Some(self.term);
         #[cfg(test)]
-        let current_term = current_term || self.bug_commit_earlier_terms;
+        let current_term = {
+            if !current_term && self.bug_commit_earlier_terms {
+                BUG_HITS.with(|c| c.set(c.get() + 1));
+            }
+            current_term || self.bug_commit_earlier_terms
+        };
         if !current_term {
             return false;
         }
@@ -531,4 +536,10 @@ impl Raft {
             self.bcast_append();
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How often the injected bug committed an entry the correct rule would not have.
+    pub(crate) static BUG_HITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }

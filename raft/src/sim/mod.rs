@@ -45,6 +45,10 @@ pub(crate) struct SimOptions {
     pub liveness_ticks: u64,
     /// Inject the Figure 8 bug into every node.
     pub bug_commit_earlier_terms: bool,
+    /// Upper bound (exclusive) of the random per-node batch size.
+    pub max_batch_entries: u64,
+    /// Fault rates multiplier in percent (100 = default): more crashes, partitions and drops.
+    pub fault_intensity_pct: u64,
 }
 
 impl Default for SimOptions {
@@ -54,6 +58,8 @@ impl Default for SimOptions {
             fault_ticks: 1000,
             liveness_ticks: 400,
             bug_commit_earlier_terms: false,
+            max_batch_entries: 4,
+            fault_intensity_pct: 100,
         }
     }
 }
@@ -140,7 +146,7 @@ impl Sim {
                 pending_reads: BTreeMap::new(),
             })
             .collect();
-        let drop_pct = rng.range(0, 15);
+        let drop_pct = rng.range(0, 15 * opts.fault_intensity_pct / 100 + 1);
         let dup_pct = rng.range(0, 10);
         let max_delay_ticks = rng.range(0, 4);
         let mut sim = Sim {
@@ -178,7 +184,7 @@ impl Sim {
         c.election_timeout_ticks = 10;
         c.heartbeat_interval_ticks = 2;
         // Small batches and windows make partial replication (and Figure 8 shapes) common.
-        c.max_msg_entries = self.rng.range(1, 4) as usize;
+        c.max_msg_entries = self.rng.range(1, self.opts.max_batch_entries.max(2)) as usize;
         c.max_inflight_msgs = self.rng.range(1, 5) as usize;
         c.snapshot_chunk_bytes = 7;
         c.forward_proposals = self.rng.chance(1, 2);
@@ -424,17 +430,18 @@ impl Sim {
 
     fn faults(&mut self) -> Check {
         let n = self.opts.nodes as usize;
-        if self.rng.chance(1, 60) {
+        let k = self.opts.fault_intensity_pct.max(1);
+        if self.rng.chance(k, 6000) {
             let i = self.rng.range(0, n as u64) as usize;
             self.crash(i);
         }
-        if self.rng.chance(1, 25) {
+        if self.rng.chance(k, 2500) {
             let i = self.rng.range(0, n as u64) as usize;
             if self.nodes[i].raw.is_none() {
                 self.start(i)?;
             }
         }
-        if self.rng.chance(1, 80) {
+        if self.rng.chance(k, 8000) {
             // New partition: a random subset on side 1.
             for s in self.side.iter_mut() {
                 *s = 0;
@@ -445,7 +452,7 @@ impl Sim {
                 self.side[j] = 1;
             }
         }
-        if self.rng.chance(1, 40) {
+        if self.rng.chance(k, 4000) {
             for s in self.side.iter_mut() {
                 *s = 0;
             }
