@@ -68,7 +68,10 @@ pub struct Completed {
     /// The completion's value for `:ok` and `:fail`; for `:info`, the completion's value when it has
     /// one, else the invocation's.
     pub value: Value,
+    /// Line of the completion (of the invocation when there is none).
     pub line: usize,
+    /// Line of the invocation, when there is one.
+    pub invoke_line: Option<usize>,
     pub index: Option<i64>,
 }
 
@@ -272,6 +275,7 @@ pub fn pair(ops: &[Op]) -> Vec<Completed> {
                     .or_else(|| invoke_pos.and_then(|i| ops[i].key.clone())),
                 value,
                 line: op.line,
+                invoke_line: invoke_pos.map(|i| ops[i].line),
                 index: op.index,
             },
         ));
@@ -290,6 +294,7 @@ pub fn pair(ops: &[Op]) -> Vec<Completed> {
                     key: op.key.clone(),
                     value: op.value.clone(),
                     line: op.line,
+                    invoke_line: Some(op.line),
                     index: op.index,
                 },
             ));

@@ -95,7 +95,12 @@ impl fmt::Display for OpRef {
         if let Some(p) = &self.process {
             write!(f, " process {p}")?;
         }
-        write!(f, ": {}", self.value)
+        // Long values (full list reads) are cut for people; the JSON form keeps them whole.
+        const MAX_CHARS: usize = 240;
+        match self.value.char_indices().nth(MAX_CHARS) {
+            Some((cut, _)) => write!(f, ": {}...", &self.value[..cut]),
+            None => write!(f, ": {}", self.value),
+        }
     }
 }
 

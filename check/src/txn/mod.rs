@@ -420,7 +420,10 @@ pub fn check(
                     if !wanted || skip {
                         continue;
                     }
-                    if let Some(cycle) = searcher.find(&sub, class, extra_mask, cap) {
+                    if let Some(mut cycle) = searcher.find(&sub, class, extra_mask, cap) {
+                        // Start the example at the transaction that came first in the history.
+                        let first = (0..cycle.len()).min_by_key(|&i| cycle[i].0).unwrap_or(0);
+                        cycle.rotate_left(first);
                         let (c, v) = graph::classify(&cycle);
                         if !seen.contains(&c) {
                             seen.push(c);
@@ -548,13 +551,19 @@ fn explain_cycle(ctx: &Ctx<'_>, graph: &Graph, cycle: &graph::Cycle) -> Vec<Step
                 EdgeKind::Process => {
                     format!("T{i} completed before T{j} began in the same process")
                 }
-                EdgeKind::Realtime => format!(
-                    "T{i} completed (line {}) before T{j} was invoked (line {})",
-                    ctx.ops[ctx.txns[from as usize].op].line,
-                    ctx.ops[ctx.txns[to as usize].op]
-                        .invoke_pos
-                        .map_or(0, |_| ctx.ops[ctx.txns[to as usize].op].line)
-                ),
+                EdgeKind::Realtime => {
+                    let (a, b) = (
+                        &ctx.ops[ctx.txns[from as usize].op],
+                        &ctx.ops[ctx.txns[to as usize].op],
+                    );
+                    match b.invoke_line {
+                        Some(l) => format!(
+                            "T{i} completed (line {}) before T{j} was invoked (line {l})",
+                            a.line
+                        ),
+                        None => format!("T{i} completed (line {}) before T{j} was invoked", a.line),
+                    }
+                }
                 _ => {
                     let key = graph.key_of(from, to, kind).unwrap_or(NO_KEY);
                     let (a, b) = (ctx.mops_on(from, key), ctx.mops_on(to, key));
@@ -579,3 +588,6 @@ fn explain_cycle(ctx: &Ctx<'_>, graph: &Graph, cycle: &graph::Cycle) -> Vec<Step
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
