@@ -38,6 +38,7 @@ mod error;
 pub mod fs;
 mod iter;
 mod key;
+pub mod keycode;
 mod manifest;
 mod memtable;
 mod options;
