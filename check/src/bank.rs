@@ -114,6 +114,7 @@ pub fn check(ops: &[Completed], opts: &BankOptions, max_examples: usize) -> Resu
             fail: ops.iter().filter(|c| c.status == Status::Fail).count(),
             info: ops.iter().filter(|c| c.status == Status::Info).count(),
             edges: 0,
+            search_steps: 0,
             elapsed_ms: started.elapsed().as_millis(),
         },
         notes,

@@ -82,9 +82,11 @@ fn step(state: &Option<Value>, f: &Call) -> Option<Option<Value>> {
 
 enum Outcome {
     Linearizable,
-    /// The deepest prefix reached and the op that could not follow it.
+    /// The longest legal prefix found (op positions), the state after it, and the op that could
+    /// not follow it.
     NotLinearizable {
-        linearized: usize,
+        prefix: Vec<usize>,
+        state: Option<Value>,
         stuck: usize,
     },
     Unknown,
@@ -124,6 +126,8 @@ fn search(ops: &[LinOp], steps: &mut u64, max_steps: u64, deadline: Option<Insta
         return Outcome::Linearizable;
     }
     let mut best = (0usize, 0usize);
+    let mut best_path: Vec<usize> = Vec::new();
+    let mut best_state: Option<Value> = None;
     let cands = candidates(&root);
     let mut stack = vec![Frame {
         lin: root,
@@ -163,6 +167,8 @@ fn search(ops: &[LinOp], steps: &mut u64, max_steps: u64, deadline: Option<Insta
                 .min_by_key(|&j| ops[j].ret)
                 .unwrap_or(i);
             best = (depth, stuck);
+            best_path = stack.iter().map(|f| f.cands[f.next - 1]).collect();
+            best_state = state.clone();
         }
         let cands = candidates(&lin);
         stack.push(Frame {
@@ -181,7 +187,8 @@ fn search(ops: &[LinOp], steps: &mut u64, max_steps: u64, deadline: Option<Insta
         best.1
     };
     Outcome::NotLinearizable {
-        linearized: best.0,
+        prefix: best_path,
+        state: best_state,
         stuck,
     }
 }
@@ -239,26 +246,47 @@ pub fn check(ops: &[Completed], workload: Workload, limits: &Limits) -> Result<R
         match search(&list, &mut steps, limits.max_steps, deadline) {
             Outcome::Linearizable => {}
             Outcome::Unknown => unknown_keys.push(key.to_string()),
-            Outcome::NotLinearizable { linearized, stuck } => {
+            Outcome::NotLinearizable {
+                prefix,
+                state,
+                stuck,
+            } => {
                 bad_keys += 1;
-                let c = &ops[list[stuck].op];
+                let op_ref = |p: usize| {
+                    let c = &ops[list[p].op];
+                    let outcome = if c.status == Status::Info {
+                        " (indeterminate)"
+                    } else {
+                        ""
+                    };
+                    OpRef {
+                        index: c.index,
+                        line: c.line,
+                        process: c.process.as_ref().map(Value::to_string),
+                        value: format!("{} {}{outcome}", c.f.as_deref().unwrap_or("?"), c.value),
+                    }
+                };
                 let key_text = if key.is_nil() {
                     String::new()
                 } else {
                     format!("key {key}: ")
                 };
+                // Show the stuck op and the last few ops of the longest valid prefix.
+                const SHOWN: usize = 8;
+                let shown = &prefix[prefix.len().saturating_sub(SHOWN)..];
+                let mut refs = vec![op_ref(stuck)];
+                refs.extend(shown.iter().map(|&p| op_ref(p)));
+                let state_text =
+                    state.map_or_else(|| "its initial value".to_string(), |v| v.to_string());
                 anomalies.push(Anomaly {
                     kind: "nonlinearizable".into(),
                     explanation: format!(
-                        "{key_text}no linearization of its {} operations exists; the longest valid prefix found has {linearized} operations, and no order lets T0 follow it",
-                        list.len()
+                        "{key_text}none of the orders of its {} operations is legal. The longest legal prefix found has {} operations, ending with T1..T{} in that order and leaving {state_text}; T0 cannot follow it, nor can any other operation still pending",
+                        list.len(),
+                        prefix.len(),
+                        shown.len()
                     ),
-                    ops: vec![OpRef {
-                        index: c.index,
-                        line: c.line,
-                        process: c.process.as_ref().map(Value::to_string),
-                        value: format!("{} {}", c.f.as_deref().unwrap_or("?"), c.value),
-                    }],
+                    ops: refs,
                     cycle: Vec::new(),
                 });
             }
@@ -297,7 +325,8 @@ pub fn check(ops: &[Completed], workload: Workload, limits: &Limits) -> Result<R
             ok: ops.iter().filter(|c| c.status == Status::Ok).count(),
             fail: ops.iter().filter(|c| c.status == Status::Fail).count(),
             info: ops.iter().filter(|c| c.status == Status::Info).count(),
-            edges: steps as usize,
+            edges: 0,
+            search_steps: steps,
             elapsed_ms: started.elapsed().as_millis(),
         },
         notes,

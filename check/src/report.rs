@@ -148,8 +148,10 @@ pub struct Stats {
     pub ok: usize,
     pub fail: usize,
     pub info: usize,
-    /// Dependency-graph edges (transactional checkers) or search steps (linearizability).
+    /// Dependency-graph edges (transactional checkers).
     pub edges: usize,
+    /// Steps spent searching (cycle search, or linearization attempts).
+    pub search_steps: u64,
     pub elapsed_ms: u128,
 }
 
@@ -192,12 +194,13 @@ impl fmt::Display for Report {
         writeln!(f)?;
         writeln!(
             f,
-            "{} ops: {} ok, {} failed, {} indeterminate; {} edges; {} ms",
+            "{} ops: {} ok, {} failed, {} indeterminate; {} edges; {} search steps; {} ms",
             self.stats.ops,
             self.stats.ok,
             self.stats.fail,
             self.stats.info,
             self.stats.edges,
+            self.stats.search_steps,
             self.stats.elapsed_ms
         )?;
         if !self.anomaly_counts.is_empty() {

@@ -506,6 +506,7 @@ pub fn check(
         fail: ops.iter().filter(|c| c.status == Status::Fail).count(),
         info: ops.iter().filter(|c| c.status == Status::Info).count(),
         edges: graph.edge_count(),
+        search_steps: searcher.budget.steps(),
         elapsed_ms: started.elapsed().as_millis(),
     };
     Ok(Report {
