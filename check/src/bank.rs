@@ -108,6 +108,7 @@ pub fn check(ops: &[Completed], opts: &BankOptions, max_examples: usize) -> Resu
         anomalies,
         anomaly_counts: counts,
         allowed_anomaly_types: Vec::new(),
+        ruled_out: Vec::new(),
         stats: Stats {
             ops: ops.len(),
             ok: ops.iter().filter(|c| c.status == Status::Ok).count(),

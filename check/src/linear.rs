@@ -320,6 +320,7 @@ pub fn check(ops: &[Completed], workload: Workload, limits: &Limits) -> Result<R
         anomalies,
         anomaly_counts: counts,
         allowed_anomaly_types: Vec::new(),
+        ruled_out: Vec::new(),
         stats: Stats {
             ops: ops.len(),
             ok: ops.iter().filter(|c| c.status == Status::Ok).count(),

@@ -171,6 +171,9 @@ pub struct Report {
     pub anomaly_counts: Vec<(String, usize)>,
     /// Anomaly types that were found but that the chosen models allow.
     pub allowed_anomaly_types: Vec<String>,
+    /// Models the anomalies found (reported or allowed) rule out. A lower bound: only anomalies the
+    /// chosen models or options asked for were searched.
+    pub ruled_out: Vec<Model>,
     pub stats: Stats,
     /// Remarks that are not anomalies (e.g. ambiguous writes, search bounds).
     pub notes: Vec<String>,
@@ -220,6 +223,10 @@ impl fmt::Display for Report {
                 "also found, allowed by the models: {}",
                 self.allowed_anomaly_types.join(", ")
             )?;
+        }
+        if !self.ruled_out.is_empty() {
+            let names: Vec<_> = self.ruled_out.iter().map(|m| m.to_string()).collect();
+            writeln!(f, "ruled out: {}", names.join(", "))?;
         }
         for n in &self.notes {
             writeln!(f, "note: {n}")?;

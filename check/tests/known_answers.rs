@@ -143,6 +143,17 @@ fn elle_minimal_cases() {
                     want,
                     &strings(check.get("anomaly-types")),
                 ));
+                // Elle's `:not` names the weakest models ruled out; check those we also model.
+                for name in strings(check.get("not")) {
+                    if let Ok(m) = name.parse::<Model>()
+                        && !report.ruled_out.contains(&m)
+                    {
+                        failures.push(format!(
+                            "{label}: expected {m} ruled out, got {:?}",
+                            report.ruled_out
+                        ));
+                    }
+                }
             }
         }
     }

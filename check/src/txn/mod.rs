@@ -464,6 +464,10 @@ pub fn check(
     let mut invalid = false;
     let mut unknown = false;
     found.sort_by_key(|f| f.0);
+    let ruled_out: Vec<Model> = Model::ALL
+        .into_iter()
+        .filter(|m| found.iter().any(|f| m.forbids(f.0)))
+        .collect();
     for (kind, cycle, txns, explanation) in found {
         let name = kind.name();
         if !want(kind) {
@@ -517,6 +521,7 @@ pub fn check(
         anomalies,
         anomaly_counts: counts.into_iter().collect(),
         allowed_anomaly_types: allowed,
+        ruled_out,
         stats,
         notes: analysis.notes,
     })
