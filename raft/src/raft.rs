@@ -404,7 +404,32 @@ impl Raft {
             ls.transferee = None;
         }
         if !self.membership.is_voter(self.id) {
-            // Removed (or demoted): stop leading. The remaining voters elect a new leader.
+            // Removed (or demoted): tell the followers the new commit index (so they adopt the
+            // change too), then stop leading. The remaining voters elect a new leader.
+            let targets: Vec<NodeId> = ls.progress.keys().copied().collect();
+            let commit = self.log.commit();
+            for to in targets {
+                let prev_index = self.log.last_index();
+                let prev_term = self.log.last_term();
+                let RoleState::Leader(ls) = &self.role else {
+                    break;
+                };
+                if ls
+                    .progress
+                    .get(&to)
+                    .is_some_and(|p| p.match_index == prev_index)
+                {
+                    self.send(
+                        to,
+                        MessageBody::Append {
+                            prev_index,
+                            prev_term,
+                            entries: Vec::new(),
+                            commit,
+                        },
+                    );
+                }
+            }
             let term = self.term;
             self.become_follower(term, None);
             return;
