@@ -93,6 +93,20 @@ fn judge(
     None
 }
 
+/// Elle's `:not` names the weakest models a history rules out; check those we also model.
+fn ruled_out(label: &str, report: &chronos_check::Report, not: &[String]) -> Vec<String> {
+    not.iter()
+        .filter_map(|name| name.parse::<Model>().ok())
+        .filter(|m| !report.ruled_out.contains(m))
+        .map(|m| {
+            format!(
+                "{label}: expected {m} ruled out, got {:?}",
+                report.ruled_out
+            )
+        })
+        .collect()
+}
+
 fn strings(v: Option<&Json>) -> Vec<String> {
     v.and_then(Json::as_array)
         .map(|a| {
@@ -143,17 +157,7 @@ fn elle_minimal_cases() {
                     want,
                     &strings(check.get("anomaly-types")),
                 ));
-                // Elle's `:not` names the weakest models ruled out; check those we also model.
-                for name in strings(check.get("not")) {
-                    if let Ok(m) = name.parse::<Model>()
-                        && !report.ruled_out.contains(&m)
-                    {
-                        failures.push(format!(
-                            "{label}: expected {m} ruled out, got {:?}",
-                            report.ruled_out
-                        ));
-                    }
-                }
+                failures.extend(ruled_out(&label, &report, &strings(check.get("not"))));
             }
         }
     }
@@ -234,6 +238,7 @@ fn elle_examples() {
                     started.elapsed()
                 );
                 failures.extend(judge(file, &report, want, &types));
+                failures.extend(ruled_out(file, &report, &strings(expected.get("not"))));
             }
             Err(e) => failures.push(format!("{file}: {e}")),
         }

@@ -159,12 +159,12 @@ impl Ctx<'_> {
         format!("[:{f} {} {}]", self.keys.name(m.key), m.value)
     }
 
-    /// The micro-ops of transaction `t` on `key`, as text.
-    pub fn mops_on(&self, t: u32, key: u32) -> String {
+    /// The writes (or reads) of transaction `t` on `key`, as text.
+    pub fn mops_on(&self, t: u32, key: u32, writes: bool) -> String {
         let parts: Vec<String> = self.txns[t as usize]
             .mops
             .iter()
-            .filter(|m| m.key == key)
+            .filter(|m| m.key == key && (m.f != MopF::Read) == writes)
             .map(|m| self.mop_text(m))
             .collect();
         parts.join(" ")
@@ -572,7 +572,12 @@ fn explain_cycle(ctx: &Ctx<'_>, graph: &Graph, cycle: &graph::Cycle) -> Vec<Step
                 }
                 _ => {
                     let key = graph.key_of(from, to, kind).unwrap_or(NO_KEY);
-                    let (a, b) = (ctx.mops_on(from, key), ctx.mops_on(to, key));
+                    // ww: both sides' writes; wr: writer's writes, reader's reads; rw: the reverse.
+                    let (a, b) = match kind {
+                        EdgeKind::Ww => (ctx.mops_on(from, key, true), ctx.mops_on(to, key, true)),
+                        EdgeKind::Wr => (ctx.mops_on(from, key, true), ctx.mops_on(to, key, false)),
+                        _ => (ctx.mops_on(from, key, false), ctx.mops_on(to, key, true)),
+                    };
                     let k = ctx.keys.name(key);
                     match kind {
                         EdgeKind::Ww => {
