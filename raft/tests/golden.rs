@@ -423,3 +423,52 @@ fn roles_are_reported() {
     c.stabilize(&mut out, true);
     assert_eq!(c.raw(1).raft().role(), Role::Leader);
 }
+
+#[test]
+fn single_node_commits_alone() {
+    let mut args = BTreeMap::new();
+    args.insert("n".to_string(), "1".to_string());
+    let mut c = Cluster::new(&args);
+    let mut out = String::new();
+    c.exec("campaign 1", &mut out);
+    c.exec("propose 1 solo", &mut out);
+    c.exec("read 1 5", &mut out);
+    c.stabilize(&mut out, false);
+    assert!(out.contains("n1: apply 3/2:solo"), "{out}");
+    assert!(out.contains("n1: read ctx=5"), "{out}");
+}
+
+/// A node persisting through `FileStorage` restarts from its files with its term, vote and log.
+#[test]
+fn file_storage_restart_keeps_state() {
+    use chronos_raft::storage::FileStorage;
+    let dir = std::env::temp_dir().join(format!("chronos-raft-golden-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut cfg = Config::new(1);
+    cfg.bootstrap_voters = vec![1];
+    {
+        let mut storage = FileStorage::open(&dir, 4096).unwrap();
+        let mut raw = RawNode::new(cfg.clone(), storage.initial_state().unwrap()).unwrap();
+        raw.campaign();
+        for i in 0..20 {
+            raw.propose(format!("v{i}").into_bytes()).unwrap();
+        }
+        while raw.has_ready() {
+            let ready = raw.ready();
+            persist_ready(&mut storage, &ready).unwrap();
+            raw.advance();
+        }
+        assert_eq!(raw.raft().log().commit(), 22);
+        let snap = raw.compact(10, b"snap".to_vec()).unwrap();
+        storage.compact(&snap).unwrap();
+    }
+    let storage = FileStorage::open(&dir, 4096).unwrap();
+    let state = storage.initial_state().unwrap();
+    assert_eq!(state.hard_state.term, 2);
+    assert_eq!(state.hard_state.vote, Some(1));
+    assert_eq!(state.snapshot.as_ref().unwrap().meta.index, 10);
+    let raw = RawNode::new(cfg, state).unwrap();
+    assert_eq!(raw.raft().log().last_index(), 22);
+    assert_eq!(raw.raft().log().commit(), 22);
+    let _ = std::fs::remove_dir_all(&dir);
+}

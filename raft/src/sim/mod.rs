@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use crate::config::{Config, Rng};
 use crate::storage::{LogStorage, MemStorage, persist_ready};
-use crate::types::{Entry, EntryPayload, Index, NodeId, Role};
+use crate::types::{ConfChange, Entry, EntryPayload, Index, NodeId, Role};
 use crate::{Message, RawNode, Ready};
 use checker::{Check, Checker};
 
@@ -127,6 +127,8 @@ pub(crate) struct Stats {
     pub crashes: u64,
     pub snapshots_installed: u64,
     pub max_term: u64,
+    pub transfers: u64,
+    pub conf_changes: u64,
 }
 
 impl Sim {
@@ -428,9 +430,58 @@ impl Sim {
         self.process(i)
     }
 
+    fn leader_index(&self) -> Option<usize> {
+        self.nodes.iter().position(|n| {
+            n.raw
+                .as_ref()
+                .is_some_and(|r| r.raft().role() == Role::Leader)
+        })
+    }
+
+    /// Operator actions at the leader: leadership transfers and single-server membership changes
+    /// (remove a voter while more than three remain, re-add removed nodes as learners, promote
+    /// learners). Refusals are fine: they are part of the protocol.
+    fn admin(&mut self) -> Check {
+        let Some(li) = self.leader_index() else {
+            return Ok(());
+        };
+        let n = self.opts.nodes;
+        let raw = self.nodes[li]
+            .raw
+            .as_mut()
+            .expect("invariant: leader is live");
+        let m = raw.raft().membership().clone();
+        if self.rng.chance(1, 2) {
+            let to = self.rng.range(1, n + 1);
+            if raw.transfer_leader(to).is_ok() {
+                self.stats.transfers += 1;
+            }
+        } else {
+            let outsider = (1..=n).find(|id| !m.contains(*id));
+            let learner = m.learners.iter().next().copied();
+            let cc = if let Some(id) = outsider {
+                ConfChange::AddLearner(id)
+            } else if let Some(id) = learner {
+                ConfChange::AddVoter(id)
+            } else if m.voters.len() > 3 {
+                let voters: Vec<NodeId> = m.voters.iter().copied().collect();
+                ConfChange::RemoveNode(voters[self.rng.range(0, voters.len() as u64) as usize])
+            } else {
+                return Ok(());
+            };
+            if raw.propose_conf_change(cc).is_ok() {
+                self.stats.conf_changes += 1;
+            }
+        }
+        self.process(li)
+    }
+
     fn faults(&mut self) -> Check {
         let n = self.opts.nodes as usize;
         let k = self.opts.fault_intensity_pct.max(1);
+        if self.rng.chance(1, 40) {
+            self.admin()?;
+        }
         if self.rng.chance(k, 6000) {
             let i = self.rng.range(0, n as u64) as usize;
             self.crash(i);
@@ -568,7 +619,7 @@ impl Sim {
             self.tick += 1;
             let committed_at = self.checker.write_index(marker);
             if let Some(mi) = committed_at
-                && self.nodes.iter().all(|n| n.applied >= mi)
+                && self.members_applied(mi)
             {
                 return Ok(());
             }
@@ -592,6 +643,24 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// Whether every member (per the leader) has applied `index`.
+    fn members_applied(&self, index: Index) -> bool {
+        let Some(li) = self.leader_index() else {
+            return false;
+        };
+        let m = self.nodes[li]
+            .raw
+            .as_ref()
+            .expect("invariant: leader is live")
+            .raft()
+            .membership()
+            .clone();
+        self.nodes
+            .iter()
+            .filter(|n| m.contains(n.id))
+            .all(|n| n.applied >= index)
     }
 
     /// Acknowledged writes are committed; reads are linearizable.

@@ -36,6 +36,8 @@ fn run_many(opts: SimOptions, default: u64) {
                 total.crashes += s.crashes;
                 total.snapshots_installed += s.snapshots_installed;
                 total.max_term = total.max_term.max(s.max_term);
+                total.transfers += s.transfers;
+                total.conf_changes += s.conf_changes;
             }
             Err(e) => panic!(
                 "simulation failed for seed {seed}: {e}\nreplay with CHRONOS_SIM_SEED={seed}"
@@ -43,14 +45,16 @@ fn run_many(opts: SimOptions, default: u64) {
         }
     }
     eprintln!(
-        "simulated {} seeds ({opts:?}) in {:.1?}: {} messages, {} acknowledged writes, {} linearizable reads, {} crashes, {} snapshots installed",
+        "simulated {} seeds ({opts:?}) in {:.1?}: {} messages, {} acknowledged writes, {} linearizable reads, {} crashes, {} snapshots installed, {} transfers started, {} membership changes proposed",
         seeds.len(),
         started.elapsed(),
         total.messages,
         total.acked_writes,
         total.reads,
         total.crashes,
-        total.snapshots_installed
+        total.snapshots_installed,
+        total.transfers,
+        total.conf_changes
     );
 }
 
