@@ -1,7 +1,7 @@
 //! The transactional checker (list-append and rw-register), after Elle (Kingsbury & Alvaro, 2020).
 //!
-//! Data flow: paired ops ([`crate::history::Completed`]) → [`Txn`]s with interned keys → a
-//! workload-specific analysis ([`list_append`], [`rw_register`]) that infers version orders, emits
+//! Data flow: paired ops ([`crate::history::Completed`]) → `Txn`s with interned keys → a
+//! workload-specific analysis (`list_append`, `rw_register`) that infers version orders, emits
 //! ww/wr/rw edges and finds the non-cycle anomalies → process and real-time edges added here →
 //! [`Graph`] → Tarjan SCCs → per-component cycle search by class ([`crate::graph::Searcher`]) →
 //! anomalies judged against the requested models → [`Report`].
