@@ -385,4 +385,84 @@ mod tests {
         assert_eq!(verdict(text, 1000), Verdict::Invalid);
         assert_eq!(verdict(text, 1), Verdict::Unknown);
     }
+
+    /// Brute force: some subset of the indeterminate ops plus all the others has an order that
+    /// respects real time and the model.
+    fn brute(ops: &[LinOp]) -> bool {
+        fn go(ops: &[LinOp], chosen: &[bool], done: &mut Vec<bool>, state: &Option<Value>) -> bool {
+            let left: Vec<usize> = (0..ops.len()).filter(|&i| chosen[i] && !done[i]).collect();
+            if left.is_empty() {
+                return true;
+            }
+            for &i in &left {
+                if left.iter().any(|&j| ops[j].ret < ops[i].call) {
+                    continue;
+                }
+                if let Some(next) = step(state, &ops[i].f) {
+                    done[i] = true;
+                    let ok = go(ops, chosen, done, &next);
+                    done[i] = false;
+                    if ok {
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+        let optional: Vec<usize> = (0..ops.len())
+            .filter(|&i| ops[i].ret == usize::MAX)
+            .collect();
+        (0..1u32 << optional.len()).any(|mask| {
+            let mut chosen = vec![true; ops.len()];
+            for (b, &i) in optional.iter().enumerate() {
+                chosen[i] = mask & (1 << b) != 0;
+            }
+            go(ops, &chosen, &mut vec![false; ops.len()], &None)
+        })
+    }
+
+    fn arb_op() -> impl proptest::strategy::Strategy<Value = LinOp> {
+        use proptest::prelude::*;
+        (
+            0usize..3,
+            0i64..3,
+            0i64..3,
+            0usize..12,
+            0usize..8,
+            proptest::bool::weighted(0.2),
+        )
+            .prop_map(|(kind, a, b, start, len, info)| {
+                let f = match kind {
+                    0 => Call::Read(if a == 0 { Value::Nil } else { Value::Int(a) }),
+                    1 => Call::Write(Value::Int(a)),
+                    _ => Call::Cas(Value::Int(a), Value::Int(b)),
+                };
+                let optional = info && !matches!(f, Call::Read(_));
+                LinOp {
+                    op: 0,
+                    call: start * 2,
+                    ret: if optional {
+                        usize::MAX
+                    } else {
+                        (start + len) * 2 + 1
+                    },
+                    f,
+                }
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        #[test]
+        fn search_agrees_with_brute_force(mut ops in proptest::collection::vec(arb_op(), 1..7)) {
+            ops.sort_by_key(|o| o.call);
+            let mut steps = 0;
+            let got = match search(&ops, &mut steps, 1_000_000, None) {
+                Outcome::Linearizable => true,
+                Outcome::NotLinearizable { .. } => false,
+                Outcome::Unknown => panic!("bound hit on {} ops", ops.len()),
+            };
+            proptest::prop_assert_eq!(got, brute(&ops), "{:?}", ops);
+        }
+    }
 }
