@@ -56,6 +56,25 @@ pub enum Error {
     #[error("the store stopped accepting writes after a background error: {0}")]
     BackgroundFailed(String),
 
+    /// Another transaction committed a newer version of a key this transaction wrote, after
+    /// this transaction's snapshot (first committer wins). Retrying the transaction may succeed.
+    #[error(
+        "serialization failure: key {key:?} was written by a transaction that committed after this one began; retry the transaction"
+    )]
+    Conflict { key: String },
+
+    /// The transaction's buffered writes exceed the configured limit.
+    #[error("transaction write set of {bytes} bytes exceeds the limit of {limit} bytes")]
+    WriteSetTooLarge { bytes: usize, limit: usize },
+
+    /// A write was attempted in a read-only transaction.
+    #[error("cannot write in a read-only transaction")]
+    ReadOnly,
+
+    /// A read timestamp outside what the store can serve (garbage collected, or in the future).
+    #[error("cannot read at timestamp {ts}: {reason}")]
+    TimestampOutOfRange { ts: String, reason: String },
+
     /// The store was closed.
     #[error("the store is closed")]
     Closed,
@@ -79,6 +98,11 @@ impl Error {
             offset,
             reason: reason.into(),
         }
+    }
+
+    /// True for errors after which retrying the whole transaction may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Conflict { .. })
     }
 
     /// True for errors that mean the stored bytes cannot be trusted.

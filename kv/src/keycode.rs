@@ -320,7 +320,7 @@ mod tests {
     proptest! {
         #[test]
         fn byte_order_is_logical_order(a in value(), b in value()) {
-            let (ea, eb) = (encode_tuple(&[a.clone()]), encode_tuple(&[b.clone()]));
+            let (ea, eb) = (encode_tuple(std::slice::from_ref(&a)), encode_tuple(std::slice::from_ref(&b)));
             prop_assert_eq!(ea.cmp(&eb), a.logical_cmp(&b), "{:?} vs {:?}", a, b);
         }
 

@@ -41,6 +41,7 @@ mod key;
 pub mod keycode;
 mod manifest;
 mod memtable;
+pub mod mvcc;
 mod options;
 mod record;
 pub mod sstable;

@@ -27,6 +27,7 @@ enum Op {
     ReadSnapshot(u8),
     Flush,
     Compact,
+    CompactAll,
     Reopen,
 }
 
@@ -57,6 +58,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => k.prop_map(Op::ReadSnapshot),
         1 => Just(Op::Flush),
         1 => Just(Op::Compact),
+        1 => Just(Op::CompactAll),
         1 => Just(Op::Reopen),
     ]
 }
@@ -167,6 +169,7 @@ fn run(ops: &[Op], opts: &Options) -> Vec<String> {
             }
             Op::Flush => db.flush().unwrap(),
             Op::Compact => db.compact().unwrap(),
+            Op::CompactAll => db.compact_all().unwrap(),
             Op::Reopen => {
                 // Snapshots pin the old store's files; a reopen ends them as a restart would.
                 snapshot = None;

@@ -101,9 +101,64 @@ fn run_one(inner: &Inner) -> Result<bool> {
         Job::Flush(mem) => flush(inner, &mem),
         Job::Compact(task, current) => compact(inner, &task, &current),
     };
+    finish_job(inner, &result);
+    result.map(|()| true)
+}
+
+/// Compacts every level down into the deepest non-empty one (a manual, full compaction):
+/// shadowed versions and tombstones are dropped everywhere, which returns the space of deleted
+/// data that the size-triggered picker would leave alone while levels are within target.
+pub(super) fn compact_all(inner: &Inner) -> Result<()> {
+    wait_until(inner, |st| st.imm.is_empty())?;
+    let last_level = inner.opts.num_levels - 1;
+    for level in 0..last_level {
+        let task = {
+            let mut st = inner.state.lock();
+            loop {
+                st.check_error()?;
+                if !st.bg_running {
+                    break;
+                }
+                inner.room_cv.wait(&mut st);
+            }
+            let v = &st.current.version;
+            let deepest = (1..=last_level)
+                .rev()
+                .find(|&l| !v.levels[l].is_empty())
+                .unwrap_or(1);
+            if level >= deepest || v.levels[level].is_empty() {
+                continue;
+            }
+            let inputs = v.levels[level].clone();
+            let lo = inputs.iter().map(FileMeta::smallest_user_key).min();
+            let hi = inputs.iter().map(FileMeta::largest_user_key).max();
+            let next_inputs = v
+                .overlapping(level + 1, lo, hi)
+                .into_iter()
+                .cloned()
+                .collect();
+            st.bg_running = true;
+            (
+                CompactionTask {
+                    level,
+                    output_level: level + 1,
+                    inputs,
+                    next_inputs,
+                },
+                st.current.clone(),
+            )
+        };
+        let result = compact(inner, &task.0, &task.1);
+        finish_job(inner, &result);
+        result?;
+    }
+    Ok(())
+}
+
+fn finish_job(inner: &Inner, result: &Result<()>) {
     let mut st = inner.state.lock();
     st.bg_running = false;
-    if let Err(e) = &result
+    if let Err(e) = result
         && st.bg_error.is_none()
     {
         st.bg_error = Some(e.to_string());
@@ -111,7 +166,6 @@ fn run_one(inner: &Inner) -> Result<bool> {
     drop(st);
     inner.room_cv.notify_all();
     inner.work_cv.notify_all();
-    result.map(|()| true)
 }
 
 /// Writes the entries of `input` (positioned at its start) into SSTables of at most

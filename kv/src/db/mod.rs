@@ -318,6 +318,13 @@ impl Db {
         })
     }
 
+    /// Flushes, then compacts every level into the deepest non-empty one, dropping every
+    /// shadowed version and tombstone (returns the space of deleted data).
+    pub fn compact_all(&self) -> Result<()> {
+        self.flush()?;
+        background::compact_all(&self.inner)
+    }
+
     /// Makes every write so far durable.
     pub fn sync_wal(&self) -> Result<()> {
         write::with_writer_role(&self.inner, |inner| inner.wal.lock().sync())
