@@ -173,3 +173,135 @@ fn indeterminate_writes_may_be_seen() {
         (Verdict::Valid, vec![])
     );
 }
+
+/// Random small list-append histories: a serial execution, sometimes with one read tampered
+/// with. Whenever some serial order explains every read, the checker must not say invalid (no
+/// false positives); whenever it says invalid, no serial order may exist.
+mod against_brute_force {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// (append?, key, element or read list)
+    type Mop = (bool, u8, Vec<u32>);
+
+    fn serial_ok(txns: &[Vec<Mop>], order: &[usize]) -> bool {
+        let mut state: [Vec<u32>; 3] = Default::default();
+        for &t in order {
+            for (append, k, v) in &txns[t] {
+                let cell = &mut state[*k as usize];
+                if *append {
+                    cell.push(v[0]);
+                } else if cell != v {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    fn permutations(n: usize) -> Vec<Vec<usize>> {
+        if n == 0 {
+            return vec![vec![]];
+        }
+        let mut out = Vec::new();
+        for p in permutations(n - 1) {
+            for i in 0..=p.len() {
+                let mut q = p.clone();
+                q.insert(i, n - 1);
+                out.push(q);
+            }
+        }
+        out
+    }
+
+    fn history(txns: &[Vec<Mop>]) -> String {
+        let mut out = String::new();
+        for (i, t) in txns.iter().enumerate() {
+            let mops: Vec<String> = t
+                .iter()
+                .map(|(append, k, v)| {
+                    if *append {
+                        format!("[:append {k} {}]", v[0])
+                    } else {
+                        let items: Vec<String> = v.iter().map(u32::to_string).collect();
+                        format!("[:r {k} [{}]]", items.join(" "))
+                    }
+                })
+                .collect();
+            out.push_str(&format!(
+                "{{:type :ok, :process {i}, :value [{}]}}\n",
+                mops.join(" ")
+            ));
+        }
+        out
+    }
+
+    fn arb_history() -> impl Strategy<Value = Vec<Vec<Mop>>> {
+        let txn = proptest::collection::vec((any::<bool>(), 0u8..3), 1..4);
+        (
+            proptest::collection::vec(txn, 2..5),
+            any::<u64>(),
+            0u8..4,
+            any::<u64>(),
+        )
+            .prop_map(|(shapes, perm_seed, tamper, tamper_seed)| {
+                // Assign unique elements, run serially in a pseudo-random order to fill reads.
+                let mut next = 1u32;
+                let mut txns: Vec<Vec<Mop>> = shapes
+                    .iter()
+                    .map(|t| {
+                        t.iter()
+                            .map(|&(append, k)| {
+                                next += 1;
+                                (append, k, if append { vec![next] } else { vec![] })
+                            })
+                            .collect()
+                    })
+                    .collect();
+                let perms = permutations(txns.len());
+                let order = &perms[(perm_seed % perms.len() as u64) as usize];
+                let mut state: [Vec<u32>; 3] = Default::default();
+                for &t in order {
+                    for (append, k, v) in &mut txns[t] {
+                        if *append {
+                            state[*k as usize].push(v[0]);
+                        } else {
+                            *v = state[*k as usize].clone();
+                        }
+                    }
+                }
+                // Maybe tamper with one read: drop its last element, or add a foreign element.
+                let reads: Vec<(usize, usize)> = txns
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(t, m)| (0..m.len()).filter(move |&j| !m[j].0).map(move |j| (t, j)))
+                    .collect();
+                if tamper > 0 && !reads.is_empty() {
+                    let (t, j) = reads[(tamper_seed % reads.len() as u64) as usize];
+                    let k = txns[t][j].1 as usize;
+                    let v = &mut txns[t][j].2;
+                    if tamper == 1 {
+                        v.pop();
+                    } else if let Some(&extra) = state[k].iter().find(|e| !v.contains(e)) {
+                        v.push(extra);
+                    } else {
+                        v.reverse();
+                    }
+                }
+                txns
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+        #[test]
+        fn no_false_positives(txns in arb_history()) {
+            let serializable = permutations(txns.len()).iter().any(|o| serial_ok(&txns, o));
+            let text = history(&txns);
+            let report = check(LA, Model::Serializable, &text);
+            if serializable {
+                prop_assert!(report.verdict != Verdict::Invalid, "serializable, yet:\n{text}\n{report}");
+            }
+        }
+    }
+}
