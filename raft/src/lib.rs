@@ -1,4 +1,126 @@
-//! Raft consensus for Chronos (placeholder docs, rewritten below).
+//! Raft consensus for Chronos: a deterministic, sans-IO Raft core.
+//!
+//! This crate imports no other Chronos crate. The core owns no threads, sockets, clock,
+//! filesystem or global randomness: the caller feeds it inputs and carries out the effects it
+//! returns. The same code runs in the server and in the deterministic simulator (`src/sim`).
+//!
+//! # The protocol
+//!
+//! Raft (Ongaro & Ousterhout, and Ongaro's dissertation) keeps a replicated log. Time is divided
+//! into *terms*; each term has at most one *leader*, which appends client commands to its log and
+//! replicates them; an entry is *committed* once stored on a majority of voters, and committed
+//! entries are applied to every replica's state machine in log order.
+//!
+//! - **Elections.** A follower that hears nothing from a leader for a randomized election timeout
+//!   (drawn from `[timeout, 2 * timeout)` by a seeded [`Rng`] in the [`Config`]) first runs a
+//!   *pre-vote* round: it asks voters whether they would vote for it in the next term, without
+//!   changing its term. Only with a majority of yeses does it become a candidate, increment its
+//!   term, vote for itself and request votes. A voter grants at most one vote per term, and only
+//!   to a candidate whose log is at least as up to date as its own (last term, then last index).
+//!   With *check-quorum*, a follower that heard from a leader within the election timeout ignores
+//!   vote requests (a lease), and a leader that has not heard from a majority within an election
+//!   timeout steps down. Together these keep a partitioned node that rejoins from deposing a
+//!   healthy leader (`tests/testdata/prevote_rejoin.txt`, `check_quorum_step_down.txt`).
+//! - **Replication** (`leader.rs`, `progress.rs`). A new leader appends an empty entry of its term.
+//!   Per follower it tracks `match` and `next` ([`progress::Progress`]): in *probe* state it sends
+//!   one append at a time; once the follower's position is known it switches to *replicate* and
+//!   pipelines batches (bounded by `max_msg_entries`/`max_msg_bytes`) within a window of
+//!   `max_inflight_msgs` messages and `max_inflight_bytes`. A follower rejecting an append returns
+//!   a hint (its term at the rejected index and that term's first index) so the leader skips a
+//!   whole term per round trip. Appends lost in the window are detected when two heartbeat rounds
+//!   pass without progress; the leader then probes again.
+//! - **Commit** (`quorum.rs`). The commit index is the highest index stored on a majority of
+//!   voters, and it only advances to an entry *of the leader's current term*: earlier-term entries
+//!   commit indirectly (Raft §5.4.2, `tests/testdata/figure8.txt`).
+//! - **Snapshots.** The application compacts the log at an applied index by handing the core a
+//!   snapshot ([`RawNode::compact`]). A follower whose next entry was compacted away gets the
+//!   snapshot in `snapshot_chunk_bytes` chunks (each acknowledged), installs it, then receives
+//!   the rest of the log.
+//! - **Reads.** [`RawNode::read_index`] serves linearizable reads without writing the log: the
+//!   leader (once it has committed an entry of its term) records its commit index, confirms it is
+//!   still leader by a heartbeat round acknowledged by a majority, then releases a
+//!   [`ReadState`]; the application reads once it has applied that index. Followers forward reads.
+//! - **Leadership transfer.** The leader stops accepting proposals, brings the target up to date
+//!   and sends it `TimeoutNow`; the target campaigns at once, and voters ignore their lease for it.
+//! - **Membership** (`raft.rs`). One server at a time: add a learner (replicates, never counts),
+//!   promote it to voter, remove a node. A change takes effect when its entry commits; a leader
+//!   proposes one only after committing an entry of its own term and while no other change is
+//!   uncommitted. A leader that removes itself steps down after telling followers the commit.
+//!   A brand-new cluster writes its initial membership as committed entries `1..=n` at term 1
+//!   (identical on every initial member), so nodes added later learn it from the log.
+//!
+//! # Data flow: the `Ready` cycle
+//!
+//! ```text
+//!  inputs                      RawNode                         effects (one Ready)
+//!  ------                      -------                         -------------------
+//!  tick()           ─┐                                    ┌─► hard_state, entries, snapshot ─► storage + fsync
+//!  step(Message)    ─┼─► Raft (role: Follower | Pre-  ────┤   (persist_ready)
+//!  propose(data)    ─┤   Candidate | Candidate | Leader)  ├─► messages ─► network (only after fsync)
+//!  read_index(ctx)  ─┤   RaftLog (in memory) + Progress   ├─► committed_entries ─► state machine
+//!  transfer_leader  ─┤                                    └─► read_states ─► serve when applied >= index
+//!  propose_conf_change┘                                   advance() ◄── the driver acknowledges
+//! ```
+//!
+//! The driver loop: feed inputs; while [`RawNode::has_ready`]: take [`RawNode::ready`], persist
+//! its hard state, entries and snapshot and sync them ([`storage::persist_ready`]), send its
+//! messages, apply its committed entries, then [`RawNode::advance`]. No input may be given
+//! between `ready` and `advance`. Because messages leave only after the sync, a vote, a term or an
+//! acknowledged entry is always durable before anyone can depend on it. The leader counts its own
+//! log towards a majority only for entries it has synced.
+//!
+//! Apply errors are the application's: deterministic failures of a command (a constraint
+//! violation) are results returned to the client, and the entry still counts as applied;
+//! non-deterministic failures (disk full, I/O error) must stop the node, or replicas diverge.
+//!
+//! # Storage
+//!
+//! The core keeps the log after the last snapshot in memory ([`log::RaftLog`]) and reads storage
+//! only at startup ([`InitialState`]). [`storage::LogStorage`] has an in-memory implementation
+//! that keeps a durable image apart from unsynced writes (crash testing) and a file
+//! implementation, [`storage::FileStorage`]: CRC32-framed records in segment files, fsync on
+//! `sync`, a torn tail truncated on restart, and any other corruption reported as
+//! [`Error::Corruption`] with file and offset (layout in `storage/file.rs`).
+//!
+//! # Invariants
+//!
+//! - Terms never decrease; a node votes at most once per term, durably, before its vote leaves.
+//! - At most one leader per term; a leader never overwrites or deletes its own entries.
+//! - Log matching: two logs holding an entry with the same index and term are identical up to it.
+//! - Leader completeness: an entry committed in a term is in the log of every later leader.
+//! - `snapshot_index <= applied <= commit <= last_index`, and a follower never truncates at or
+//!   below its commit index (asserted in `log.rs`). Commit and applied never go backwards.
+//! - Per follower, `match < next`; in-flight windows are bounded (asserted in `progress.rs`).
+//!
+//! The simulator (`src/sim`, test-only) checks the safety properties after every step under
+//! drops, delays, duplicates, reordering, partitions, crashes that lose unsynced writes, restarts,
+//! compaction, transfers and membership changes, plus a linearizable register workload and
+//! liveness after healing. `CHRONOS_SIM_SEEDS=N` sets the number of seeds, `CHRONOS_SIM_SEED=S`
+//! replays one. Golden scenario scripts live in `tests/testdata/` (`UPDATE_GOLDEN=1` rewrites
+//! them).
+//!
+//! # Not implemented (or weaker than it could be)
+//!
+//! - **Joint consensus**: only single-server changes. Removing a node does not shut it down; a
+//!   removed node that never learns of its removal may keep running pre-votes (harmless to a
+//!   leader with check-quorum, but noise).
+//! - **Leader leases** (reads without a heartbeat round) are not implemented; every ReadIndex
+//!   costs a round trip. Pending reads are dropped (never answered) when leadership is lost; the
+//!   client must time out and retry. There is no error message for a dropped forwarded proposal.
+//! - **Memory**: the whole log after the last snapshot, and the latest snapshot itself, are held
+//!   in memory; snapshot chunks are cut from that in-memory copy, and a receiving follower buffers
+//!   the whole snapshot before installing it. Chunks are sent stop-and-wait (one in flight).
+//! - **Asynchronous storage writes**: the leader does not append to its log in parallel with
+//!   replication; a `Ready` must be persisted before its messages go out (simple, slower).
+//! - **Storage**: `FileStorage` uses `std::fs` directly (no filesystem trait, so no fault
+//!   injection below it beyond the torn-tail/corruption unit tests); the simulator runs on
+//!   `MemStorage`. Segments are never preallocated; a snapshot file is rewritten whole.
+//! - Commit-index propagation after a follower catches up waits for the next heartbeat in some
+//!   cases (a paused follower is not sent an empty append when the commit index moves).
+//! - Proposals carry no client/session ids: duplicates (a retried or duplicated forward) are
+//!   appended twice and must be deduplicated by the application.
+//! - No flow-control feedback from the transport (unreachable reports) and no batching of
+//!   heartbeats or messages across Raft groups (one group per `RawNode`).
 
 mod candidate;
 mod codec;

@@ -107,6 +107,9 @@ pub(crate) struct Sim {
     side: Vec<u8>,
     drop_pct: u64,
     dup_pct: u64,
+    /// Cluster-wide protocol options drawn per seed.
+    pre_vote: bool,
+    check_quorum: bool,
     max_delay_ticks: u64,
     tick: u64,
     /// Logical time of client events (strictly increasing).
@@ -151,6 +154,8 @@ impl Sim {
         let drop_pct = rng.range(0, 15 * opts.fault_intensity_pct / 100 + 1);
         let dup_pct = rng.range(0, 10);
         let max_delay_ticks = rng.range(0, 4);
+        let pre_vote = rng.chance(3, 4);
+        let check_quorum = rng.chance(3, 4);
         let mut sim = Sim {
             seed,
             opts,
@@ -160,6 +165,8 @@ impl Sim {
             side: vec![0; n as usize],
             drop_pct,
             dup_pct,
+            pre_vote,
+            check_quorum,
             max_delay_ticks,
             tick: 0,
             now: 0,
@@ -190,6 +197,8 @@ impl Sim {
         c.max_inflight_msgs = self.rng.range(1, 5) as usize;
         c.snapshot_chunk_bytes = 7;
         c.forward_proposals = self.rng.chance(1, 2);
+        c.pre_vote = self.pre_vote;
+        c.check_quorum = self.check_quorum;
         c
     }
 

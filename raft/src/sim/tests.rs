@@ -74,6 +74,22 @@ fn simulator_catches_commit_of_earlier_term_entries() {
     };
     let limit = env_u64("CHRONOS_SIM_BUG_SEEDS").unwrap_or(400);
     let started = Instant::now();
+    if env_u64("CHRONOS_SIM_BUG_COUNT") == Some(1) {
+        // Survey mode: how many seeds catch it, and how.
+        let mut caught = 0;
+        for seed in 1..=limit {
+            if let Err(e) = run_seed(seed, opts.clone()) {
+                caught += 1;
+                eprintln!("seed {seed}: {e}");
+            }
+        }
+        eprintln!(
+            "bug caught by {caught} of {limit} seeds in {:.1?}",
+            started.elapsed()
+        );
+        assert!(caught > 0);
+        return;
+    }
     for seed in 1..=limit {
         match run_seed(seed, opts.clone()) {
             // Only a safety violation counts as catching it.
