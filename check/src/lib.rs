@@ -1,48 +1,70 @@
 //! History checkers for Chronos (Jepsen-style), behind `chronos check`.
 //!
 //! # What this crate owns
-//! Reading histories (Jepsen's EDN, and the same maps as JSON lines or a JSON array), and judging
-//! them: the transactional checker for list-append and rw-register histories (after Elle), the
-//! linearizability checker for registers and per-key registers, and the bank checker. It depends on
-//! no other Chronos crate; workloads and fault injection live elsewhere and only produce histories.
+//! Reading histories (Jepsen's EDN, and the same maps as JSON lines or one JSON array), writing
+//! them back ([`history::Op::to_edn_line`], [`history::Op::to_json_line`]), and judging them: the
+//! transactional checker for list-append and rw-register histories (after Elle), the
+//! linearizability checker for registers and per-key registers, and the bank checker. It depends
+//! on no other Chronos crate; workloads and fault injection live elsewhere and only produce
+//! histories.
+//!
+//! The API is [`check_history`]`(text, &`[`CheckOptions`]`) -> Result<`[`Report`]`>`. A [`Report`]
+//! has a [`Verdict`] (valid, invalid, unknown), the anomalies found with example operations (for
+//! cycles, the edges of one example cycle and why each edge exists), the anomaly types the models
+//! allow, the models ruled out, statistics and notes; `Display` is for people, [`Report::to_json`]
+//! for scripts. [`Error`] is only for input that cannot be checked (malformed EDN/JSON with line
+//! and column, an op the workload cannot interpret, an unknown option); it never panics on input.
 //!
 //! # Data flow
-//! text → [`edn::read_all`] or JSON → [`edn::Value`] maps → [`history::Op`]s (file order is real-time
-//! order) → [`history::pair`] → [`history::Completed`] ops (invocation paired with completion; no
-//! completion means indeterminate) → one checker by [`Workload`]:
-//! - list-append / rw-register ([`txn`]): transactions → inferred version orders → ww/wr/rw edges (+
-//!   process and real-time edges when a model needs them) → [`graph::Graph`] → Tarjan SCCs → cycle
-//!   search by class inside each component → anomalies judged against the [`Model`]s;
+//! text → [`edn::read_all`] or JSON → [`edn::Value`] maps → [`history::Op`]s (file order is
+//! real-time order) → [`history::pair`] → [`history::Completed`] ops (invocation paired with its
+//! completion by process; no completion means indeterminate) → one checker by [`Workload`]:
+//! - list-append / rw-register ([`txn`]): transactions → inferred version orders → ww/wr/rw edges,
+//!   plus process and real-time edges when a requested model needs them → [`graph::Graph`] →
+//!   Tarjan SCCs → cycle search by class inside each component → anomalies judged against the
+//!   [`Model`]s;
 //! - register / kv ([`linear`]): ops split by key → Wing–Gong–Lowe search with memoised (linearized
 //!   set, state) → per-key verdict;
 //! - bank ([`bank`]): every read's total and balances.
 //!
-//! Each returns a [`Report`]: a [`Verdict`] (valid, invalid, unknown), the anomalies with example
-//! operations (and, for cycles, the edges of one example cycle), statistics, and notes. `Display`
-//! prints it for people, [`Report::to_json`] for scripts.
-//!
 //! # Algorithms
-//! - Version orders. List-append: the longest read of a key is its order, every read must be a
-//!   prefix of it; committed appends nobody read come after it. Rw-register: `nil` precedes every
-//!   write, plus optional inference from writes-follow-reads, per-process order, and real-time
-//!   order (`wfr_keys`, `sequential_keys`, `linearizable_keys`).
-//! - Real-time edges are transitively reduced with a frontier sweep (each invocation links to the
-//!   operations completed since the last operation it is already ordered after), so their number
-//!   stays near (operations × concurrency).
-//! - Cycle classes follow Adya as named by Elle: G0, G1c, G-single-item, G-nonadjacent-item,
-//!   G2-item, each with `-process` / `-realtime` variants; see [`model`]. The search is charged to a
-//!   step and time budget ([`Limits`]); when it is spent the report says `cycle-search-timeout`.
+//! - Version orders. List-append: the longest read of a key is its order and every read must be a
+//!   prefix of it; committed appends nobody read come after it; two transactions that read the
+//!   same version and both append are a lost update (and anti-depend on each other). Rw-register:
+//!   `nil` precedes every write, plus optional inference from writes-follow-reads, per-process
+//!   order and real-time order (`wfr_keys`, `sequential_keys`, `linearizable_keys`, as Elle's
+//!   options); a cycle in a version order is `cyclic-versions`.
+//! - Real-time edges are transitively reduced by a frontier sweep (an invocation links only to the
+//!   operations completed since the ones it is already ordered after), so their number stays near
+//!   operations × concurrency.
+//! - Cycles are classified as Adya's, named as Elle's: G0, G1c, G-single-item, G-nonadjacent-item,
+//!   G2-item, each with `-process` / `-realtime` variants ([`model`]). Per component and per pass
+//!   (data edges, then + process, then + real time) the search runs G0, G1c, a G2 probe (one BFS,
+//!   whose shortest cycle may turn out G-single or G-nonadjacent), then exact G-single and
+//!   G-nonadjacent searches; one example per class per component. BFS paths are shortest. Work is
+//!   charged to [`Limits`] (each search at most 1/8 of the steps); when a search is cut short the
+//!   report carries `cycle-search-timeout`, which alone makes the verdict unknown.
+//! - A history with no edge at all between transactions is `empty-transaction-graph` (unknown), as
+//!   in Elle.
+//! - Compatibility with Elle: `anomalies` in [`TxnOptions`] expands names as Elle's `:anomalies`
+//!   (G1 → G1a, G1b, G1c, G0; G2 → every cycle with rw edges). We also report `garbage-read` (a
+//!   read of a value nobody wrote), which Elle does not for rw-register; `garbage_reads: false`
+//!   reproduces Elle's answers. The known-answer tests pass on every history in the shared data.
 //!
 //! # Not implemented (honest list)
-//! - Predicate anomalies (G2 with predicates, G-single without `-item`), read-atomic, consistent
-//!   view, cursor stability, update atomicity, and the other intermediate models of Elle's lattice;
-//!   no "models ruled out" (`:not`) computation.
-//! - Elle's other workloads (sets, counters, wr-register with unique-write checks beyond garbage
-//!   reads) and Knossos models other than register/kv strings; no `:time`-based real time (file
-//!   order is used instead).
-//! - List-append: elements appended twice to one key are attributed to the first writer, with a note.
-//! - Linearizability: no partial-order reduction beyond memoisation, and the explanation names the
-//!   operation that could not be placed, not a minimal counterexample.
+//! - Predicate anomalies (G2 with predicates, G-single without `-item`), and Elle's intermediate
+//!   models (read atomic, consistent view, cursor stability, update atomic, ...): only the nine
+//!   [`Model`]s. [`Report::ruled_out`] is a lower bound (only the anomalies searched for).
+//! - Elle's other workloads (sets, counters) and Knossos models other than registers, cas registers
+//!   and string/list append.
+//! - `:time` is ignored: real time is file order, as Jepsen writes histories.
+//! - G-nonadjacent is not searched in a component where a G-single was found (the model is already
+//!   violated); only one example cycle per class per component is reported.
+//! - List-append: an element appended twice to one key is attributed to its first writer (noted).
+//!   Rw-register: a value written twice to one key likewise.
+//! - Linearizability: no partial-order reduction beyond memoisation; the explanation shows the
+//!   longest legal prefix found and the operation that cannot follow it, not a minimal
+//!   counterexample.
 //! - Bank: transfers are not replayed, only reads are checked.
 
 pub mod bank;
