@@ -81,12 +81,12 @@ pub fn check(ops: &[Completed], opts: &BankOptions, max_examples: usize) -> Resu
             }
         }
     }
-    let mut counts = Vec::new();
+    let mut counts = std::collections::BTreeMap::new();
     if negative > 0 {
-        counts.push(("negative-value".to_string(), negative));
+        counts.insert("negative-value".to_string(), negative);
     }
     if wrong_total > 0 {
-        counts.push(("wrong-total".to_string(), wrong_total));
+        counts.insert("wrong-total".to_string(), wrong_total);
     }
     let mut notes = Vec::new();
     if expected.is_none() {
@@ -104,7 +104,7 @@ pub fn check(ops: &[Completed], opts: &BankOptions, max_examples: usize) -> Resu
         },
         workload: Workload::Bank,
         models: Vec::new(),
-        anomaly_types: counts.iter().map(|(t, _)| t.clone()).collect(),
+        anomaly_types: counts.keys().cloned().collect(),
         anomalies,
         anomaly_counts: counts,
         allowed_anomaly_types: Vec::new(),

@@ -308,15 +308,15 @@ pub fn check(ops: &[Completed], workload: Workload, limits: &Limits) -> Result<R
             unknown_keys.join(", ")
         ));
     }
-    let mut counts = Vec::new();
+    let mut counts = std::collections::BTreeMap::new();
     if bad_keys > 0 {
-        counts.push(("nonlinearizable".to_string(), bad_keys));
+        counts.insert("nonlinearizable".to_string(), bad_keys);
     }
     Ok(Report {
         verdict,
         workload,
         models: Vec::new(),
-        anomaly_types: counts.iter().map(|(t, _)| t.clone()).collect(),
+        anomaly_types: counts.keys().cloned().collect(),
         anomalies,
         anomaly_counts: counts,
         allowed_anomaly_types: Vec::new(),

@@ -1,6 +1,7 @@
 //! What a check produces: a verdict, the anomalies found with explanations, and some statistics.
 //! `Display` renders it for people; `serde` renders it as JSON for scripts.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -168,7 +169,7 @@ pub struct Report {
     /// (at most a few per type; `anomaly_counts` has the totals).
     pub anomalies: Vec<Anomaly>,
     /// Total number of anomalies found per type (only the reported types).
-    pub anomaly_counts: Vec<(String, usize)>,
+    pub anomaly_counts: BTreeMap<String, usize>,
     /// Anomaly types that were found but that the chosen models allow.
     pub allowed_anomaly_types: Vec<String>,
     /// Models the anomalies found (reported or allowed) rule out. A lower bound: only anomalies the

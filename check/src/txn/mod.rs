@@ -519,7 +519,7 @@ pub fn check(
         models: opts.models.clone(),
         anomaly_types: counts.keys().cloned().collect(),
         anomalies,
-        anomaly_counts: counts.into_iter().collect(),
+        anomaly_counts: counts,
         allowed_anomaly_types: allowed,
         ruled_out,
         stats,
