@@ -94,6 +94,8 @@ enum Outcome {
 
 struct Frame {
     lin: Vec<u64>,
+    /// How many required (not indeterminate) ops `lin` holds.
+    required_done: usize,
     state: Option<Value>,
     cands: Vec<usize>,
     next: usize,
@@ -104,25 +106,31 @@ fn search(ops: &[LinOp], steps: &mut u64, max_steps: u64, deadline: Option<Insta
     let words = n.div_ceil(64);
     let required = ops.iter().filter(|o| o.ret != usize::MAX).count();
     let is_set = |lin: &[u64], i: usize| lin[i / 64] & (1 << (i % 64)) != 0;
+    // Ops are sorted by invocation, so only a window needs scanning: from the first op not yet
+    // linearized up to the earliest return among those not yet linearized.
     let candidates = |lin: &[u64]| -> Vec<usize> {
-        let min_ret = (0..n)
-            .filter(|&i| !is_set(lin, i))
-            .map(|i| ops[i].ret)
-            .min()
-            .unwrap_or(usize::MAX);
-        (0..n)
-            .filter(|&i| !is_set(lin, i) && ops[i].call < min_ret)
+        let first = lin
+            .iter()
+            .position(|w| *w != u64::MAX)
+            .map_or(n, |w| w * 64);
+        let mut min_ret = usize::MAX;
+        for (j, op) in ops.iter().enumerate().skip(first) {
+            if op.call > min_ret {
+                break;
+            }
+            if !is_set(lin, j) {
+                min_ret = min_ret.min(op.ret);
+            }
+        }
+        (first..n)
+            .take_while(|&j| ops[j].call < min_ret)
+            .filter(|&j| !is_set(lin, j))
             .collect()
     };
-    let done = |lin: &[u64]| {
-        (0..n)
-            .filter(|&i| is_set(lin, i) && ops[i].ret != usize::MAX)
-            .count()
-            == required
-    };
+    let required_of = |i: usize| usize::from(ops[i].ret != usize::MAX);
     let mut seen: HashSet<(Vec<u64>, Option<Value>)> = HashSet::new();
     let root = vec![0u64; words];
-    if done(&root) {
+    if required == 0 {
         return Outcome::Linearizable;
     }
     let mut best = (0usize, 0usize);
@@ -131,6 +139,7 @@ fn search(ops: &[LinOp], steps: &mut u64, max_steps: u64, deadline: Option<Insta
     let cands = candidates(&root);
     let mut stack = vec![Frame {
         lin: root,
+        required_done: 0,
         state: None,
         cands,
         next: 0,
@@ -153,7 +162,8 @@ fn search(ops: &[LinOp], steps: &mut u64, max_steps: u64, deadline: Option<Insta
         };
         let mut lin = top.lin.clone();
         lin[i / 64] |= 1 << (i % 64);
-        if done(&lin) {
+        let required_done = top.required_done + required_of(i);
+        if required_done == required {
             return Outcome::Linearizable;
         }
         if !seen.insert((lin.clone(), state.clone())) {
@@ -173,6 +183,7 @@ fn search(ops: &[LinOp], steps: &mut u64, max_steps: u64, deadline: Option<Insta
         let cands = candidates(&lin);
         stack.push(Frame {
             lin,
+            required_done,
             state,
             cands,
             next: 0,

@@ -255,3 +255,94 @@ fn a_lost_write_is_found_in_a_large_history() {
         check_history(&generate(spec), &CheckOptions::new(Workload::ListAppend)).expect("check");
     assert_eq!(report.verdict, Verdict::Invalid, "{report}");
 }
+
+/// A linearizable history of one register: each op takes effect at its completion (indeterminate
+/// writes at their completion or never), 10 processes, reads, writes and compare-and-sets.
+fn register_history(ops: usize, seed: u64) -> String {
+    let mut rng = Rng(seed);
+    let processes = 10usize;
+    let mut value: Option<u64> = None;
+    let mut pending: Vec<Option<(u64, u64, u64)>> = vec![None; processes];
+    let mut process_id: Vec<usize> = (0..processes).collect();
+    let mut out = String::new();
+    let mut done = 0;
+    let show = |v: Option<u64>| v.map_or_else(|| "nil".to_string(), |v| v.to_string());
+    while done < ops {
+        let slot = rng.below(processes as u64) as usize;
+        let p = process_id[slot];
+        match pending[slot].take() {
+            None => {
+                let (f, a, b) = (rng.below(3), rng.below(5), rng.below(5));
+                let (name, arg) = match f {
+                    0 => ("read", "nil".to_string()),
+                    1 => ("write", a.to_string()),
+                    _ => ("cas", format!("[{a} {b}]")),
+                };
+                let _ = writeln!(
+                    out,
+                    "{{:process {p}, :type :invoke, :f :{name}, :value {arg}}}"
+                );
+                pending[slot] = Some((f, a, b));
+            }
+            Some((f, a, b)) => {
+                done += 1;
+                match f {
+                    0 => {
+                        let _ = writeln!(
+                            out,
+                            "{{:process {p}, :type :ok, :f :read, :value {}}}",
+                            show(value)
+                        );
+                    }
+                    1 => {
+                        let crash = rng.below(20) == 0;
+                        if !crash || rng.below(2) == 0 {
+                            value = Some(a);
+                        }
+                        let ty = if crash { "info" } else { "ok" };
+                        let _ =
+                            writeln!(out, "{{:process {p}, :type :{ty}, :f :write, :value {a}}}");
+                        if crash {
+                            process_id[slot] += processes;
+                        }
+                    }
+                    _ => {
+                        let ty = if value == Some(a) {
+                            value = Some(b);
+                            "ok"
+                        } else {
+                            "fail"
+                        };
+                        let _ = writeln!(
+                            out,
+                            "{{:process {p}, :type :{ty}, :f :cas, :value [{a} {b}]}}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_busy_register_is_checked_quickly() {
+    let text = register_history(5_000, 5);
+    let started = Instant::now();
+    let report = check_history(&text, &CheckOptions::new(Workload::Register)).expect("check");
+    println!(
+        "register, 5000 ops: {} in {:?}, {} steps",
+        report.verdict,
+        started.elapsed(),
+        report.stats.search_steps
+    );
+    assert_eq!(report.verdict, Verdict::Valid, "{report}");
+    // A read of a value never written breaks it.
+    let broken = text.replacen(
+        ":type :ok, :f :read, :value 3}",
+        ":type :ok, :f :read, :value 77}",
+        1,
+    );
+    let report = check_history(&broken, &CheckOptions::new(Workload::Register)).expect("check");
+    assert_eq!(report.verdict, Verdict::Invalid, "{report}");
+}
