@@ -4,8 +4,10 @@
 //!   put/get/scan shell (the SQL shell replaces it as the default once SQL lands).
 //! - `chronos kv summary|verify --data-dir DIR`: look inside a stopped store's directory.
 //! - `chronos bench kv`: the storage benchmark, against peer engines in the same run.
+//! - `chronos check history FILE --workload W`: Jepsen-style history checkers.
 
 mod bench;
+mod cmd_check;
 mod kv_cmd;
 
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ enum Command {
     Kv(kv_cmd::KvArgs),
     /// Benchmarks against peer engines.
     Bench(bench::BenchArgs),
+    /// Jepsen-style history checkers.
+    Check(cmd_check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,13 @@ fn main() -> ExitCode {
         None => kv_cmd::run(kv_cmd::KvArgs::default_shell()),
         Some(Command::Kv(args)) => kv_cmd::run(args),
         Some(Command::Bench(args)) => bench::run(args),
+        // The checker has its own exit codes: 0 valid, 1 invalid, 2 unknown or unreadable.
+        Some(Command::Check(args)) => {
+            return cmd_check::run(args).unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            });
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
