@@ -1,6 +1,7 @@
 //! Deterministic simulation of a Raft cluster under faults (test-only).
 //!
-//! N nodes with in-memory storage, a network that drops, delays, duplicates, reorders and
+//! N nodes, each on the in-memory storage or on the file storage over a crash-simulating
+//! in-memory filesystem (chosen per node and seed), a network that drops, delays, duplicates, reorders and
 //! partitions messages, crashes that lose unsynced writes (a crash may strike between writing a
 //! `Ready` and syncing it), restarts from storage, log compaction and snapshot transfer. One
 //! seed drives every random choice, so a seed replays a run exactly.
@@ -17,7 +18,7 @@ mod checker;
 use std::collections::BTreeMap;
 
 use crate::config::{Config, Rng};
-use crate::storage::{LogStorage, MemStorage, persist_ready};
+use crate::storage::{FileStorage, LogStorage, MemFs, MemStorage, persist_ready};
 use crate::types::{ConfChange, Entry, EntryPayload, Index, NodeId, Role};
 use crate::{Message, RawNode, Ready};
 use checker::{Check, Checker};
@@ -41,8 +42,10 @@ pub(crate) struct SimOptions {
     pub nodes: u64,
     /// Ticks with faults, followed by the healed phase.
     pub fault_ticks: u64,
-    /// Ticks allowed after healing for a proposal to commit everywhere.
+    /// Ticks allowed after healing for a fresh proposal to commit.
     pub liveness_ticks: u64,
+    /// Further ticks allowed for every member to apply it.
+    pub convergence_ticks: u64,
     /// Inject the Figure 8 bug into every node.
     pub bug_commit_earlier_terms: bool,
     /// Upper bound (exclusive) of the random per-node batch size.
@@ -57,6 +60,7 @@ impl Default for SimOptions {
             nodes: 5,
             fault_ticks: 1000,
             liveness_ticks: 400,
+            convergence_ticks: 2000,
             bug_commit_earlier_terms: false,
             max_batch_entries: 4,
             fault_intensity_pct: 100,
@@ -64,14 +68,62 @@ impl Default for SimOptions {
     }
 }
 
+/// A node's durable storage: the in-memory one, or the file format on a crash-simulating
+/// in-memory filesystem (torn tails included).
+enum Disk {
+    Mem(MemStorage),
+    File(MemFs, Option<FileStorage<MemFs>>),
+}
+
+/// Entries kept in the log behind the compaction point.
+const TRAILING_ENTRIES: Index = 10;
+
+/// Small segments so rotation and deletion happen often.
+const SIM_SEGMENT_BYTES: u64 = 600;
+
+impl Disk {
+    fn storage(&mut self) -> &mut dyn LogStorage {
+        match self {
+            Disk::Mem(m) => m,
+            Disk::File(_, Some(f)) => f,
+            Disk::File(_, None) => panic!("invariant: storage of a crashed node is not used"),
+        }
+    }
+
+    fn open(&mut self) -> crate::Result<crate::InitialState> {
+        match self {
+            Disk::Mem(m) => m.initial_state(),
+            Disk::File(fs, slot) => {
+                let f = FileStorage::open_with(fs.clone(), "/raft", SIM_SEGMENT_BYTES)?;
+                let state = f.initial_state()?;
+                *slot = Some(f);
+                Ok(state)
+            }
+        }
+    }
+
+    fn crash(&mut self, rng: &mut Rng) {
+        match self {
+            Disk::Mem(m) => m.crash(),
+            Disk::File(fs, slot) => {
+                *slot = None;
+                fs.crash(rng);
+            }
+        }
+    }
+}
+
 struct Node {
     id: NodeId,
-    storage: MemStorage,
+    disk: Disk,
     raw: Option<RawNode>,
     /// Register value and the log index of the write that set it (volatile: rebuilt on restart).
     value: u64,
     value_index: Index,
     applied: Index,
+    /// (index, value, value_index) after each recent apply, newest last, at most
+    /// `2 * TRAILING_ENTRIES` long: the state at an earlier index, for compaction.
+    recent_states: std::collections::VecDeque<(Index, u64, Index)>,
     checked_commit: Index,
     /// Writes submitted here and not yet acknowledged: value -> invoke time.
     pending_writes: BTreeMap<u64, u64>,
@@ -119,6 +171,8 @@ pub(crate) struct Sim {
     checker: Checker,
     history: Vec<Op>,
     pub(crate) stats: Stats,
+    /// Print every delivered message (`CHRONOS_SIM_TRACE=1`), for replaying a failing seed.
+    trace: bool,
 }
 
 /// Counters reported by the runner.
@@ -132,6 +186,8 @@ pub(crate) struct Stats {
     pub max_term: u64,
     pub transfers: u64,
     pub conf_changes: u64,
+    /// Longest time from healing until every member applied the fresh write.
+    pub liveness_commit_ticks: u64,
 }
 
 impl Sim {
@@ -141,11 +197,16 @@ impl Sim {
         let nodes = (1..=n)
             .map(|id| Node {
                 id,
-                storage: MemStorage::new(),
+                disk: if rng.chance(1, 2) {
+                    Disk::File(MemFs::new(), None)
+                } else {
+                    Disk::Mem(MemStorage::new())
+                },
                 raw: None,
                 value: 0,
                 value_index: 0,
                 applied: 0,
+                recent_states: Default::default(),
                 checked_commit: 0,
                 pending_writes: BTreeMap::new(),
                 pending_reads: BTreeMap::new(),
@@ -175,6 +236,7 @@ impl Sim {
             checker: Checker::default(),
             history: Vec::new(),
             stats: Stats::default(),
+            trace: env_u64("CHRONOS_SIM_TRACE") == Some(1),
         };
         for i in 0..n as usize {
             sim.start(i).expect("invariant: a fresh node starts");
@@ -206,9 +268,9 @@ impl Sim {
         let id = self.nodes[i].id;
         let cfg = self.config(id);
         let state = self.nodes[i]
-            .storage
-            .initial_state()
-            .map_err(|e| e.to_string())?;
+            .disk
+            .open()
+            .map_err(|e| format!("node {id}: restart from storage failed: {e}"))?;
         let (value, value_index, applied) = match &state.snapshot {
             Some(s) => (
                 decode_value(&s.data).unwrap_or(0),
@@ -223,6 +285,7 @@ impl Sim {
         n.value = value;
         n.value_index = value_index;
         n.applied = applied;
+        n.recent_states.clear();
         n.checked_commit = raw.raft().log().snapshot_index();
         n.raw = Some(raw);
         Ok(())
@@ -231,7 +294,7 @@ impl Sim {
     fn crash(&mut self, i: usize) {
         let n = &mut self.nodes[i];
         if n.raw.take().is_some() {
-            n.storage.crash();
+            n.disk.crash(&mut self.rng);
             n.pending_writes.clear();
             n.pending_reads.clear();
             self.stats.crashes += 1;
@@ -279,16 +342,18 @@ impl Sim {
             let crash_before_sync = self.tick < self.opts.fault_ticks && self.rng.chance(1, 400);
             if crash_before_sync {
                 let n = &mut self.nodes[i];
+                let storage = n.disk.storage();
                 if let Some(s) = &ready.snapshot {
-                    n.storage.install_snapshot(s).map_err(|e| e.to_string())?;
+                    storage.install_snapshot(s).map_err(|e| e.to_string())?;
                 }
-                n.storage
-                    .append(&ready.entries)
-                    .map_err(|e| e.to_string())?;
+                storage.append(&ready.entries).map_err(|e| e.to_string())?;
+                if let Some(hs) = ready.hard_state {
+                    storage.set_hard_state(hs).map_err(|e| e.to_string())?;
+                }
                 self.crash(i);
                 return Ok(());
             }
-            persist_ready(&mut self.nodes[i].storage, &ready).map_err(|e| e.to_string())?;
+            persist_ready(self.nodes[i].disk.storage(), &ready).map_err(|e| e.to_string())?;
             self.after_persist(i, ready)?;
         }
     }
@@ -312,6 +377,7 @@ impl Sim {
             n.value = decode_value(&s.data).unwrap_or(0);
             n.value_index = decode_value(&s.data[8..]).unwrap_or(0);
             n.applied = s.meta.index;
+            n.recent_states.clear();
             self.stats.snapshots_installed += 1;
         }
         for e in &ready.committed_entries {
@@ -372,6 +438,12 @@ impl Sim {
                 self.stats.acked_writes += 1;
             }
         }
+        let n = &mut self.nodes[i];
+        n.recent_states
+            .push_back((n.applied, n.value, n.value_index));
+        if n.recent_states.len() > 2 * TRAILING_ENTRIES as usize {
+            n.recent_states.pop_front();
+        }
         Ok(())
     }
 
@@ -406,13 +478,21 @@ impl Sim {
             return Ok(());
         };
         let snap_index = raw.raft().log().snapshot_index();
-        if n.applied >= snap_index + 25 && self.rng.chance(1, 3) {
-            let mut data = encode_value(n.value);
-            data.extend_from_slice(&encode_value(n.value_index));
+        // Keep a trailing window of log so slightly lagging followers need no snapshot.
+        let target = n.applied.saturating_sub(TRAILING_ENTRIES);
+        if target >= snap_index + 25 && self.rng.chance(1, 3) {
+            let Some(&(_, value, value_index)) =
+                n.recent_states.iter().find(|(i, _, _)| *i == target)
+            else {
+                return Ok(());
+            };
+            let mut data = encode_value(value);
+            data.extend_from_slice(&encode_value(value_index));
             data.extend_from_slice(&[0xab; 13]); // make the snapshot span several chunks
-            let snap = raw.compact(n.applied, data).map_err(|e| e.to_string())?;
-            n.storage.compact(&snap).map_err(|e| e.to_string())?;
-            n.storage.sync().map_err(|e| e.to_string())?;
+            let snap = raw.compact(target, data).map_err(|e| e.to_string())?;
+            let storage = n.disk.storage();
+            storage.compact(&snap).map_err(|e| e.to_string())?;
+            storage.sync().map_err(|e| e.to_string())?;
         }
         Ok(())
     }
@@ -555,6 +635,9 @@ impl Sim {
             let Some(raw) = self.nodes[to].raw.as_mut() else {
                 continue;
             };
+            if self.trace {
+                eprintln!("t={} {}", self.tick, m.msg);
+            }
             raw.step(m.msg).map_err(|e| e.to_string())?;
             self.process(to)?;
         }
@@ -588,14 +671,22 @@ impl Sim {
         self.check_history()
     }
 
-    /// After healing: a leader emerges and a fresh write commits and is applied on every node
-    /// within `liveness_ticks`.
+    /// After healing: a leader emerges and a fresh write commits within `liveness_ticks`; then
+    /// every member applies it within `convergence_ticks` more (a follower far behind, with a
+    /// one-entry batch and a one-message window, can need a few hundred ticks to catch up).
     fn liveness(&mut self) -> Check {
         let start = self.tick;
-        let deadline = start + self.opts.liveness_ticks;
+        let commit_deadline = start + self.opts.liveness_ticks;
+        let converge_deadline = commit_deadline + self.opts.convergence_ticks;
         let marker = u64::MAX / 2 + self.seed;
         let mut last_proposal: Option<u64> = None;
         loop {
+            let committed_at = self.checker.write_index(marker);
+            let deadline = if committed_at.is_some() {
+                converge_deadline
+            } else {
+                commit_deadline
+            };
             if self.tick >= deadline {
                 let nodes: Vec<_> = self
                     .nodes
@@ -611,36 +702,36 @@ impl Sim {
                         )
                     })
                     .collect();
-                let progress: Vec<String> = self
-                    .nodes
-                    .iter()
-                    .filter_map(|n| n.raw.as_ref()?.raft().progress().map(|p| format!("{p:?}")))
-                    .collect();
-                eprintln!("leader progress: {progress:?}");
+                let what = if committed_at.is_some() {
+                    format!(
+                        "the fresh write committed but not every member applied it within {} more ticks",
+                        self.opts.convergence_ticks
+                    )
+                } else {
+                    format!(
+                        "no fresh write committed within {} ticks after healing",
+                        self.opts.liveness_ticks
+                    )
+                };
                 return Err(format!(
-                    "liveness: a fresh write was not applied on all nodes within {} ticks after healing \
-                     (proposed at {last_proposal:?}; nodes (id, role, term, commit, applied): {nodes:?})",
-                    self.opts.liveness_ticks
+                    "liveness: {what} (proposed at {last_proposal:?}; nodes (id, role, term, commit, applied): {nodes:?})"
                 ));
             }
             self.deliver_due()?;
             self.tick_all()?;
             self.tick += 1;
-            let committed_at = self.checker.write_index(marker);
             if let Some(mi) = committed_at
                 && self.members_applied(mi)
             {
+                self.stats.liveness_commit_ticks =
+                    self.stats.liveness_commit_ticks.max(self.tick - start);
                 return Ok(());
             }
             // (Re)propose at the leader until the marker commits.
             let retry = last_proposal.is_none_or(|t| self.tick >= t + 50);
             if committed_at.is_none()
                 && retry
-                && let Some(i) = self.nodes.iter().position(|n| {
-                    n.raw
-                        .as_ref()
-                        .is_some_and(|r| r.raft().role() == Role::Leader)
-                })
+                && let Some(i) = self.leader_index()
             {
                 let raw = self.nodes[i]
                     .raw

@@ -38,6 +38,8 @@ fn run_many(opts: SimOptions, default: u64) {
                 total.max_term = total.max_term.max(s.max_term);
                 total.transfers += s.transfers;
                 total.conf_changes += s.conf_changes;
+                total.liveness_commit_ticks =
+                    total.liveness_commit_ticks.max(s.liveness_commit_ticks);
             }
             Err(e) => panic!(
                 "simulation failed for seed {seed}: {e}\nreplay with CHRONOS_SIM_SEED={seed}"
@@ -45,7 +47,7 @@ fn run_many(opts: SimOptions, default: u64) {
         }
     }
     eprintln!(
-        "simulated {} seeds ({opts:?}) in {:.1?}: {} messages, {} acknowledged writes, {} linearizable reads, {} crashes, {} snapshots installed, {} transfers started, {} membership changes proposed",
+        "simulated {} seeds ({opts:?}) in {:.1?}: {} messages, {} acknowledged writes, {} linearizable reads, {} crashes, {} snapshots installed, {} transfers started, {} membership changes proposed, slowest convergence after healing {} ticks",
         seeds.len(),
         started.elapsed(),
         total.messages,
@@ -54,7 +56,8 @@ fn run_many(opts: SimOptions, default: u64) {
         total.crashes,
         total.snapshots_installed,
         total.transfers,
-        total.conf_changes
+        total.conf_changes,
+        total.liveness_commit_ticks
     );
 }
 

@@ -38,14 +38,13 @@
 //!
 //! Writes reach the OS on every call and are made durable by [`LogStorage::sync`] (`fsync`).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::codec::{self, Dec, Enc};
 use crate::error::{Error, Result};
 use crate::rawnode::InitialState;
 use crate::storage::LogStorage;
+use crate::storage::vfs::{StdFs, Vfs, VfsFile};
 use crate::types::{Entry, HardState, Index, Snapshot};
 
 const KIND_ENTRY: u8 = 1;
@@ -67,7 +66,8 @@ struct Segment {
 
 /// Durable log storage in a directory. See the module docs for the format.
 #[derive(Debug)]
-pub struct FileStorage {
+pub struct FileStorage<F: Vfs = StdFs> {
+    fs: F,
     dir: PathBuf,
     segment_max_bytes: u64,
     hard_state: HardState,
@@ -75,7 +75,7 @@ pub struct FileStorage {
     /// Entries after the snapshot (or after the last RESET), contiguous.
     entries: Vec<Entry>,
     segments: Vec<Segment>,
-    active: File,
+    active: F::File,
     active_len: u64,
 }
 
@@ -96,12 +96,6 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 
 fn segment_name(seq: u64) -> String {
     format!("{seq:020}.seg")
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))
 }
 
 /// Outcome of reading one framed record at `offset`.
@@ -132,16 +126,21 @@ fn read_frame(buf: &[u8], offset: usize) -> Frame<'_> {
     Frame::Ok(payload, HEADER_BYTES + len as usize)
 }
 
-impl FileStorage {
-    /// Open (or create) the storage in `dir`, recovering from a torn tail.
+impl FileStorage<StdFs> {
+    /// Open (or create) the storage in `dir` on the real filesystem, recovering from a torn tail.
     pub fn open(dir: impl AsRef<Path>, segment_max_bytes: u64) -> Result<Self> {
+        Self::open_with(StdFs, dir, segment_max_bytes)
+    }
+}
+
+impl<F: Vfs> FileStorage<F> {
+    /// Open (or create) the storage in `dir` on `fs`, recovering from a torn tail.
+    pub fn open_with(fs: F, dir: impl AsRef<Path>, segment_max_bytes: u64) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let snapshot = Self::read_snapshot(&dir)?;
+        fs.create_dir_all(&dir).map_err(io_err(&dir))?;
+        let snapshot = Self::read_snapshot(&fs, &dir)?;
         let mut seqs = Vec::new();
-        for ent in fs::read_dir(&dir).map_err(io_err(&dir))? {
-            let ent = ent.map_err(io_err(&dir))?;
-            let name = ent.file_name().to_string_lossy().into_owned();
+        for name in fs.list(&dir).map_err(io_err(&dir))? {
             if let Some(seq) = name
                 .strip_suffix(".seg")
                 .and_then(|s| s.parse::<u64>().ok())
@@ -156,7 +155,7 @@ impl FileStorage {
         let n = seqs.len();
         for (i, seq) in seqs.into_iter().enumerate() {
             let path = dir.join(segment_name(seq));
-            let max_index = Self::replay(&path, i + 1 == n, &mut hard_state, &mut entries)?;
+            let max_index = Self::replay(&fs, &path, i + 1 == n, &mut hard_state, &mut entries)?;
             segments.push(Segment {
                 seq,
                 path,
@@ -190,21 +189,17 @@ impl FileStorage {
         }
         let seq = segments.last().map_or(1, |s| s.seq);
         let path = dir.join(segment_name(seq));
-        let active = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        let active_len = active.metadata().map_err(io_err(&path))?.len();
+        let (active, active_len) = fs.open_append(&path).map_err(io_err(&path))?;
         if segments.is_empty() {
             segments.push(Segment {
                 seq,
                 path,
                 max_index: 0,
             });
-            sync_dir(&dir)?;
+            fs.sync_dir(&dir).map_err(io_err(&dir))?;
         }
         Ok(FileStorage {
+            fs,
             dir,
             segment_max_bytes,
             hard_state,
@@ -216,9 +211,9 @@ impl FileStorage {
         })
     }
 
-    fn read_snapshot(dir: &Path) -> Result<Option<Snapshot>> {
+    fn read_snapshot(fs: &F, dir: &Path) -> Result<Option<Snapshot>> {
         let path = dir.join("snapshot");
-        let buf = match fs::read(&path) {
+        let buf = match fs.read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::Io { path, source: e }),
@@ -248,15 +243,13 @@ impl FileStorage {
 
     /// Replay one segment into `hs` and `entries`; returns its highest entry index.
     fn replay(
+        fs: &F,
         path: &Path,
         last: bool,
         hs: &mut HardState,
         entries: &mut Vec<Entry>,
     ) -> Result<Index> {
-        let mut buf = Vec::new();
-        File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut buf))
-            .map_err(io_err(path))?;
+        let buf = fs.read(path).map_err(io_err(path))?;
         let mut offset = 0usize;
         let mut max_index = 0;
         loop {
@@ -282,12 +275,7 @@ impl FileStorage {
                     let is_tail = buf.len() - offset < HEADER_BYTES
                         || offset + HEADER_BYTES + header_len >= buf.len();
                     if last && is_tail {
-                        let f = OpenOptions::new()
-                            .write(true)
-                            .open(path)
-                            .map_err(io_err(path))?;
-                        f.set_len(offset as u64).map_err(io_err(path))?;
-                        f.sync_all().map_err(io_err(path))?;
+                        fs.truncate(path, offset as u64).map_err(io_err(path))?;
                         break;
                     }
                     return Err(corrupt(reason));
@@ -301,20 +289,21 @@ impl FileStorage {
                                 entries.first().map(|e| e.index),
                                 entries.last().map(|e| e.index),
                             ) {
-                                (None, _) => {}
                                 (Some(first), Some(last_idx))
                                     if e.index >= first && e.index <= last_idx + 1 =>
                                 {
+                                    // Continues the log, or rewrites a suffix (truncate first).
                                     entries.truncate((e.index - first) as usize);
                                 }
-                                (Some(_), _)
-                                    if entries.len() == 1 && e.index == entries[0].index =>
-                                {
-                                    entries.clear()
+                                (Some(first), _) if e.index < first => {
+                                    // Rewrites from before the oldest retained segment: the
+                                    // earlier entries lived in segments deleted by compaction.
+                                    entries.clear();
                                 }
+                                (None, _) => {}
                                 _ => {
                                     return Err(corrupt(format!(
-                                        "entry {} does not continue the log",
+                                        "entry {} leaves a gap after the log",
                                         e.index
                                     )));
                                 }
@@ -344,7 +333,7 @@ impl FileStorage {
             .last()
             .expect("invariant: there is always an active segment")
             .path;
-        self.active.write_all(&framed).map_err(io_err(path))?;
+        self.active.append_all(&framed).map_err(io_err(path))?;
         self.active_len += framed.len() as u64;
         Ok(())
     }
@@ -362,21 +351,18 @@ impl FileStorage {
             .segments
             .last()
             .expect("invariant: there is always an active segment");
-        self.active.sync_data().map_err(io_err(&old.path))?;
+        self.active.sync().map_err(io_err(&old.path))?;
         let seq = old.seq + 1;
         let path = self.dir.join(segment_name(seq));
-        self.active = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        self.active_len = 0;
+        let (active, active_len) = self.fs.open_append(&path).map_err(io_err(&path))?;
+        self.active = active;
+        self.active_len = active_len;
         self.segments.push(Segment {
             seq,
             path,
             max_index: 0,
         });
-        sync_dir(&self.dir)?;
+        self.fs.sync_dir(&self.dir).map_err(io_err(&self.dir))?;
         let hs = self.hard_state_record();
         self.write_record(&hs)
     }
@@ -386,27 +372,35 @@ impl FileStorage {
         e.u8(KIND_SNAPSHOT);
         codec::put_snapshot(&mut e, snap);
         let tmp = self.dir.join("snapshot.tmp");
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(&frame(&e.0)).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
+        let mut f = self.fs.create(&tmp).map_err(io_err(&tmp))?;
+        f.append_all(&frame(&e.0)).map_err(io_err(&tmp))?;
+        f.sync().map_err(io_err(&tmp))?;
         let dst = self.dir.join("snapshot");
-        fs::rename(&tmp, &dst).map_err(io_err(&dst))?;
-        sync_dir(&self.dir)
+        self.fs.rename(&tmp, &dst).map_err(io_err(&dst))?;
+        self.fs.sync_dir(&self.dir).map_err(io_err(&self.dir))
     }
 
-    /// Delete segments other than the active one that hold no entry after `index`.
+    /// Delete the oldest segments, other than the active one, as long as they hold no entry
+    /// after `index`. Only a prefix goes: a later segment may rewrite entries that an earlier,
+    /// kept one holds, and replay needs every write after the first kept segment. The active
+    /// segment is synced first, because it may hold the only copy of the latest hard state.
     fn delete_segments_up_to(&mut self, index: Index) -> Result<()> {
-        let active_seq = self.segments.last().map_or(0, |s| s.seq);
-        let mut keep = Vec::new();
-        for s in self.segments.drain(..) {
-            if s.seq != active_seq && s.max_index <= index {
-                fs::remove_file(&s.path).map_err(io_err(&s.path))?;
-            } else {
-                keep.push(s);
+        let active = self
+            .segments
+            .last()
+            .expect("invariant: there is always an active segment");
+        self.active.sync().map_err(io_err(&active.path))?;
+        let active_seq = active.seq;
+        let mut deleted = 0;
+        for s in &self.segments {
+            if s.seq == active_seq || s.max_index > index {
+                break;
             }
+            self.fs.remove(&s.path).map_err(io_err(&s.path))?;
+            deleted += 1;
         }
-        self.segments = keep;
-        sync_dir(&self.dir)
+        self.segments.drain(..deleted);
+        self.fs.sync_dir(&self.dir).map_err(io_err(&self.dir))
     }
 
     /// Number of segment files.
@@ -415,7 +409,7 @@ impl FileStorage {
     }
 }
 
-impl LogStorage for FileStorage {
+impl<F: Vfs> LogStorage for FileStorage<F> {
     fn initial_state(&self) -> Result<InitialState> {
         Ok(InitialState {
             hard_state: self.hard_state,
@@ -496,7 +490,7 @@ impl LogStorage for FileStorage {
             .last()
             .expect("invariant: there is always an active segment")
             .path;
-        self.active.sync_data().map_err(io_err(path))
+        self.active.sync().map_err(io_err(path))
     }
 }
 
@@ -505,6 +499,8 @@ impl LogStorage for FileStorage {
 mod tests {
     use super::*;
     use crate::types::{EntryPayload, Membership, SnapshotMeta};
+    use std::fs::{self, OpenOptions};
+    use std::io::Write;
 
     struct TempDir(PathBuf);
     impl TempDir {

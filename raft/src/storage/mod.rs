@@ -6,9 +6,11 @@
 
 mod file;
 mod mem;
+pub mod vfs;
 
 pub use file::FileStorage;
 pub use mem::MemStorage;
+pub use vfs::{MemFs, StdFs, Vfs};
 
 use crate::error::Result;
 use crate::rawnode::{InitialState, Ready};
