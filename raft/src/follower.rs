@@ -140,6 +140,19 @@ impl Raft {
             .as_mut()
             .expect("invariant: set just above");
         let have = inc.data.len() as u64;
+        let end = offset + data.len() as u64;
+        if offset < have && end <= have && !(last && end == have) {
+            // A duplicate of a chunk we hold: acknowledge what we have.
+            self.send(
+                from,
+                MessageBody::SnapshotResponse {
+                    index: meta.index,
+                    received: have,
+                    reject: false,
+                },
+            );
+            return;
+        }
         if offset != have {
             self.send(
                 from,

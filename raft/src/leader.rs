@@ -276,7 +276,9 @@ impl Raft {
                 }
             }
             MessageBody::SnapshotResponse {
-                index, received, ..
+                index,
+                received,
+                reject,
             } => {
                 let ls = self.ls();
                 let Some(pr) = ls.progress.get_mut(&from) else {
@@ -289,6 +291,9 @@ impl Raft {
                     chunk_in_flight,
                 } = &mut pr.state
                     && *sending == index
+                    // A stale acknowledgement (reordered or duplicated) changes nothing; a
+                    // rejection means the follower lost its partial copy: go back.
+                    && (reject || received > *acked_bytes)
                 {
                     *acked_bytes = received;
                     *chunk_in_flight = false;

@@ -80,7 +80,10 @@
 //! that keeps a durable image apart from unsynced writes (crash testing) and a file
 //! implementation, [`storage::FileStorage`]: CRC32-framed records in segment files, fsync on
 //! `sync`, a torn tail truncated on restart, and any other corruption reported as
-//! [`Error::Corruption`] with file and offset (layout in `storage/file.rs`).
+//! [`Error::Corruption`] with file and offset (layout in `storage/file.rs`). The file storage
+//! runs on a narrow filesystem trait ([`storage::Vfs`]): the real one, or [`storage::MemFs`],
+//! whose crashes keep a random prefix of each file's unsynced bytes (a torn write), which the
+//! simulator uses.
 //!
 //! # Invariants
 //!
@@ -93,9 +96,9 @@
 //! - Per follower, `match < next`; in-flight windows are bounded (asserted in `progress.rs`).
 //!
 //! The simulator (`src/sim`, test-only) checks the safety properties after every step under
-//! drops, delays, duplicates, reordering, partitions, crashes that lose unsynced writes, restarts,
-//! compaction, transfers and membership changes, plus a linearizable register workload and
-//! liveness after healing. `CHRONOS_SIM_SEEDS=N` sets the number of seeds, `CHRONOS_SIM_SEED=S`
+//! drops, delays, duplicates, reordering, partitions, crashes that lose unsynced writes (torn
+//! writes on the file storage), restarts, compaction, transfers and membership changes, plus a
+//! linearizable register workload and liveness after healing. `CHRONOS_SIM_SEEDS=N` sets the number of seeds, `CHRONOS_SIM_SEED=S`
 //! replays one. Golden scenario scripts live in `tests/testdata/` (`UPDATE_GOLDEN=1` rewrites
 //! them).
 //!
@@ -112,9 +115,13 @@
 //!   the whole snapshot before installing it. Chunks are sent stop-and-wait (one in flight).
 //! - **Asynchronous storage writes**: the leader does not append to its log in parallel with
 //!   replication; a `Ready` must be persisted before its messages go out (simple, slower).
-//! - **Storage**: `FileStorage` uses `std::fs` directly (no filesystem trait, so no fault
-//!   injection below it beyond the torn-tail/corruption unit tests); the simulator runs on
-//!   `MemStorage`. Segments are never preallocated; a snapshot file is rewritten whole.
+//! - **Storage**: [`storage::MemFs`] models torn writes but not lost directory operations,
+//!   reordered writes across files, or I/O errors (no error injection). Segments are never
+//!   preallocated; a snapshot file is rewritten whole; old segments are deleted only as a prefix,
+//!   so a stale segment can delay reclaiming space until a later compaction.
+//! - **Liveness** is checked in two phases: a fresh write commits within 400 ticks of healing,
+//!   and every member applies it within 2000 more. With one entry per message and a one-message
+//!   window, a far-behind follower catches up one entry per round trip.
 //! - Commit-index propagation after a follower catches up waits for the next heartbeat in some
 //!   cases (a paused follower is not sent an empty append when the commit index moves).
 //! - Proposals carry no client/session ids: duplicates (a retried or duplicated forward) are

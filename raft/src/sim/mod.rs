@@ -519,12 +519,17 @@ impl Sim {
         self.process(i)
     }
 
+    /// The live leader with the highest term (a removed node may still believe it leads an older
+    /// term: without check-quorum nothing tells it otherwise).
     fn leader_index(&self) -> Option<usize> {
-        self.nodes.iter().position(|n| {
-            n.raw
-                .as_ref()
-                .is_some_and(|r| r.raft().role() == Role::Leader)
-        })
+        (0..self.nodes.len())
+            .filter(|&i| {
+                self.nodes[i]
+                    .raw
+                    .as_ref()
+                    .is_some_and(|r| r.raft().role() == Role::Leader)
+            })
+            .max_by_key(|&i| self.nodes[i].raw.as_ref().map_or(0, |r| r.raft().term()))
     }
 
     /// Operator actions at the leader: leadership transfers and single-server membership changes
