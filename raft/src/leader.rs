@@ -108,8 +108,12 @@ impl Raft {
         let read_seq = ls.reads.last_seq();
         let targets: Vec<(NodeId, Index)> = ls
             .progress
-            .iter()
-            .map(|(&id, p)| (id, p.match_index.min(commit)))
+            .iter_mut()
+            .map(|(&id, p)| {
+                let c = p.match_index.min(commit);
+                p.commit_sent = p.commit_sent.max(c);
+                (id, c)
+            })
             .collect();
         for (to, commit) in targets {
             self.send(to, MessageBody::Heartbeat { commit, read_seq });
@@ -170,6 +174,7 @@ impl Raft {
             ProgressState::Probe => pr.probe_sent = true,
             _ => {}
         }
+        pr.commit_sent = pr.commit_sent.max(commit);
         self.send(
             to,
             MessageBody::Append {
@@ -344,6 +349,16 @@ impl Raft {
         let mut budget = self.cfg.max_inflight_msgs;
         while budget > 0 && self.send_append(from, false) {
             budget -= 1;
+        }
+        // A follower that was paused when the commit index moved has not heard of it yet.
+        let commit = self.log.commit();
+        if let RoleState::Leader(ls) = &self.role
+            && ls
+                .progress
+                .get(&from)
+                .is_some_and(|p| p.commit_sent < commit.min(p.match_index))
+        {
+            self.send_append(from, true);
         }
         if let RoleState::Leader(ls) = &self.role
             && caught_up

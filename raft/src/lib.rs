@@ -122,8 +122,6 @@
 //! - **Liveness** is checked in two phases: a fresh write commits within 400 ticks of healing,
 //!   and every member applies it within 2000 more. With one entry per message and a one-message
 //!   window, a far-behind follower catches up one entry per round trip.
-//! - Commit-index propagation after a follower catches up waits for the next heartbeat in some
-//!   cases (a paused follower is not sent an empty append when the commit index moves).
 //! - Proposals carry no client/session ids: duplicates (a retried or duplicated forward) are
 //!   appended twice and must be deduplicated by the application.
 //! - No flow-control feedback from the transport (unreachable reports) and no batching of

@@ -117,6 +117,8 @@ pub struct Progress {
     /// `match_index` at the previous heartbeat response: no movement across two heartbeat
     /// rounds while appends are in flight means they were lost, so replication restarts.
     pub match_at_last_heartbeat: Index,
+    /// Highest commit index sent to the follower (in an append or heartbeat).
+    pub commit_sent: Index,
 }
 
 impl Progress {
@@ -130,6 +132,7 @@ impl Progress {
             inflights: Inflights::new(max_inflight_msgs, max_inflight_bytes),
             recent_active: true,
             match_at_last_heartbeat: 0,
+            commit_sent: 0,
         }
     }
 
