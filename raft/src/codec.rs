@@ -174,6 +174,19 @@ pub(crate) fn get_snapshot(d: &mut Dec<'_>) -> Result<Snapshot, String> {
 mod tests {
     use super::*;
 
+    /// Decoders never panic on arbitrary bytes (a cheap stand-in for fuzzing).
+    #[test]
+    fn decoders_survive_garbage() {
+        let mut rng = crate::config::Rng::new(5);
+        for _ in 0..20_000 {
+            let len = rng.range(0, 64) as usize;
+            let buf: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+            let _ = get_entry(&mut Dec::new(&buf));
+            let _ = get_hard_state(&mut Dec::new(&buf));
+            let _ = get_snapshot(&mut Dec::new(&buf));
+        }
+    }
+
     #[test]
     fn roundtrip() {
         let entries = [

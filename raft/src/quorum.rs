@@ -100,6 +100,24 @@ mod tests {
         assert_eq!(vote_result(&four, &votes), VoteResult::Lost);
     }
 
+    /// The sort-based computation agrees with the definition: the largest index acknowledged by
+    /// at least a majority.
+    #[test]
+    fn committed_index_matches_brute_force() {
+        let mut rng = crate::config::Rng::new(99);
+        for _ in 0..2000 {
+            let n = rng.range(1, 8);
+            let voters: BTreeSet<NodeId> = (1..=n).collect();
+            let acked: Vec<Index> = (0..n).map(|_| rng.range(0, 12)).collect();
+            let fast = committed_index(&voters, |id| acked[(id - 1) as usize]);
+            let slow = (0..12)
+                .rev()
+                .find(|&x| acked.iter().filter(|&&a| a >= x).count() >= majority(n as usize))
+                .unwrap_or(0);
+            assert_eq!(fast, slow, "acked {acked:?}");
+        }
+    }
+
     #[test]
     fn has_quorum_majority() {
         let v = set(&[1, 2, 3, 4, 5]);

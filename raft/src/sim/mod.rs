@@ -750,6 +750,23 @@ impl Sim {
         }
     }
 
+    /// A digest of the client history, to compare two runs.
+    pub(crate) fn history_fingerprint(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for op in &self.history {
+            for x in [
+                op.invoke,
+                op.complete,
+                op.value,
+                op.index,
+                op.is_read as u64,
+            ] {
+                h = (h ^ x).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        format!("{} ops, {h:016x}", self.history.len())
+    }
+
     /// Whether every member (per the leader) has applied `index`.
     fn members_applied(&self, index: Index) -> bool {
         let Some(li) = self.leader_index() else {
