@@ -170,6 +170,8 @@ pub(crate) struct Sim {
     next_ctx: u64,
     checker: Checker,
     history: Vec<Op>,
+    /// Every accepted write: value -> invoke time.
+    write_invoked: BTreeMap<u64, u64>,
     pub(crate) stats: Stats,
     /// Print every delivered message (`CHRONOS_SIM_TRACE=1`), for replaying a failing seed.
     trace: bool,
@@ -235,6 +237,7 @@ impl Sim {
             next_ctx: 1,
             checker: Checker::default(),
             history: Vec::new(),
+            write_invoked: BTreeMap::new(),
             stats: Stats::default(),
             trace: env_u64("CHRONOS_SIM_TRACE") == Some(1),
         };
@@ -508,6 +511,7 @@ impl Sim {
             self.next_value += 1;
             if raw.propose(encode_value(v)).is_ok() {
                 self.nodes[i].pending_writes.insert(v, self.now);
+                self.write_invoked.insert(v, self.now);
             }
         } else {
             let ctx = self.next_ctx;
@@ -743,6 +747,8 @@ impl Sim {
                     .as_mut()
                     .expect("invariant: found live above");
                 if raw.propose(encode_value(marker)).is_ok() {
+                    self.now += 1;
+                    self.write_invoked.entry(marker).or_insert(self.now);
                     last_proposal = Some(self.tick);
                     self.process(i)?;
                 }
@@ -802,9 +808,21 @@ impl Sim {
             }
             ops.push((op, op.index));
         }
-        // For each read: every write acknowledged before it started, and every read completed
-        // before it started, is at or before the write it observed.
+        // For each read: the write it observed was invoked before the read completed; every
+        // write acknowledged before it started, and every read completed before it started, is
+        // at or before the write it observed.
         for (r, r_idx) in ops.iter().filter(|(o, _)| o.is_read) {
+            if r.value != 0
+                && self
+                    .write_invoked
+                    .get(&r.value)
+                    .is_none_or(|&t| t >= r.complete)
+            {
+                return Err(format!(
+                    "linearizability: read completed at {} observed value {} written later",
+                    r.complete, r.value
+                ));
+            }
             for (o, o_idx) in &ops {
                 if o.complete < r.invoke && o_idx > r_idx {
                     return Err(format!(
