@@ -93,7 +93,7 @@ impl Raft {
         cfg: Config,
         hs: HardState,
         snapshot: Option<Snapshot>,
-        mut entries: Vec<Entry>,
+        entries: Vec<Entry>,
     ) -> Result<Self> {
         cfg.validate()?;
         let mut rng = Rng::new(cfg.seed);
@@ -127,7 +127,7 @@ impl Raft {
             };
             log
         } else {
-            RaftLog::restore_from(base, std::mem::take(&mut entries), hs.commit, cfg.applied)
+            RaftLog::restore_from(base, entries, hs.commit, cfg.applied)
         };
         let mut config_history = vec![(base.0, membership.clone())];
         for i in log.first_index()..=log.commit() {

@@ -412,6 +412,7 @@ golden!(
     read_index,
     leader_transfer,
     membership_change,
+    proposal_redirect,
 );
 
 #[test]
