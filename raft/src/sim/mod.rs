@@ -115,6 +115,8 @@ impl Disk {
 
 struct Node {
     id: NodeId,
+    /// Percentage of ticks this node's clock misses (drift), fixed per seed.
+    slow_clock_pct: u64,
     disk: Disk,
     raw: Option<RawNode>,
     /// Register value and the log index of the write that set it (volatile: rebuilt on restart).
@@ -199,6 +201,7 @@ impl Sim {
         let nodes = (1..=n)
             .map(|id| Node {
                 id,
+                slow_clock_pct: rng.range(0, 11),
                 disk: if rng.chance(1, 2) {
                     Disk::File(MemFs::new(), None)
                 } else {
@@ -655,6 +658,10 @@ impl Sim {
 
     fn tick_all(&mut self) -> Check {
         for i in 0..self.nodes.len() {
+            // Clock drift: a slow node misses some ticks.
+            if self.rng.chance(self.nodes[i].slow_clock_pct, 100) {
+                continue;
+            }
             if let Some(raw) = self.nodes[i].raw.as_mut() {
                 raw.tick();
                 self.process(i)?;

@@ -75,7 +75,7 @@ fn simulator_catches_commit_of_earlier_term_entries() {
         fault_intensity_pct: env_u64("CHRONOS_SIM_BUG_FAULTS").unwrap_or(h.fault_intensity_pct),
         ..h
     };
-    let limit = env_u64("CHRONOS_SIM_BUG_SEEDS").unwrap_or(400);
+    let limit = env_u64("CHRONOS_SIM_BUG_SEEDS").unwrap_or(2000);
     let started = Instant::now();
     if env_u64("CHRONOS_SIM_BUG_COUNT") == Some(1) {
         // Survey mode: how many seeds catch it, and how.
