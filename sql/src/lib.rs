@@ -1,7 +1,41 @@
 //! The Chronos SQL engine.
 //!
-//! This crate will own the path from SQL text to rows: parsing (with `sqlparser`), binding, planning,
-//! optimising and pull-based execution, with table rows and secondary indexes stored as ordered keys
-//! in the `kv` crate's MVCC layer.
+//! ```text
+//! SQL text ──sqlparser──► AST ──planner (bind, push down, pick access paths, joins)──► Plan
+//!   ──executor (pull-based iterators)──► rows
+//! all inside one MVCC transaction of the kv crate:
+//!   table rows    /table_id/0/pk...                 (non-key columns in the value)
+//!   index entries /table_id/index_id/values.../pk...
+//!   catalog       /0/...                            (JSON table definitions)
+//! ```
 //!
-//! Nothing is implemented here yet: see the SQL engine issue.
+//! - `catalog`: table and index definitions, stored transactionally.
+//! - `encoding`: rows and index entries as order-preserving keys.
+//! - `planner`: name resolution, type inference, predicate pushdown, primary-key and index
+//!   access paths chosen from WHERE, hash joins for equi-joins, join order.
+//! - `plan`: the plan tree and EXPLAIN.
+//! - `exec`: the pull-based executor with memory accounting.
+//! - `expr`: expression evaluation (three-valued logic, PostgreSQL overflow semantics).
+//! - `ddl`, `dml`: schema changes and writes.
+//! - `engine`: the [`Engine`] and its [`Session`]s (transaction blocks, autocommit).
+//!
+//! Not implemented yet: window functions, CTEs, views, ALTER TABLE, ON CONFLICT, RETURNING,
+//! savepoints, prepared statements; the optimiser has no statistics (join order is greedy
+//! over equi-join connectivity, and an index is chosen by how many key columns WHERE fixes).
+
+mod catalog;
+mod ddl;
+mod dml;
+mod encoding;
+mod error;
+mod exec;
+mod expr;
+mod plan;
+mod planner;
+mod value;
+
+pub mod engine;
+
+pub use engine::{ColumnInfo, Engine, Session, StatementResult};
+pub use error::{Error, Result, SqlState};
+pub use value::{DataType, Row, Value, format_float};

@@ -106,6 +106,12 @@ impl MvccStore {
         &self.opts
     }
 
+    /// A fresh timestamp from the store's clock, greater than any it handed out before
+    /// (callers use it as a node-unique id, e.g. for hidden row ids).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// The newest applied commit timestamp.
     pub fn last_commit_ts(&self) -> Timestamp {
         self.tracker.lock().last_commit_ts

@@ -1,0 +1,354 @@
+//! The public face of the SQL engine: an [`Engine`] over a store, and [`Session`]s on it.
+//!
+//! A session holds at most one explicit transaction (BEGIN … COMMIT/ROLLBACK); outside one,
+//! every statement runs in its own transaction and commits when it succeeds. After an error
+//! inside a transaction block, statements are refused (SQLSTATE 25P02) until ROLLBACK, and
+//! COMMIT rolls back, as in PostgreSQL. A write-write conflict at commit is SQLSTATE 40001.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chronos_kv::fs::MemFs;
+use chronos_kv::mvcc::{HybridClock, MvccOptions, MvccStore, Transaction, WallClock};
+use chronos_kv::{Db, Options};
+use sqlparser::ast::{self, Statement};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::catalog;
+use crate::ddl;
+use crate::dml;
+use crate::error::{Error, Result, SqlState};
+use crate::exec::{DEFAULT_MEMORY_LIMIT_BYTES, Executor};
+use crate::planner::Planner;
+use crate::sql_error;
+use crate::value::{DataType, Row, Value};
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// `None` when the type is unknown (e.g. a column of only NULLs).
+    pub data_type: Option<DataType>,
+}
+
+/// What one statement produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementResult {
+    /// Rows of a query (SELECT, VALUES, SHOW, DESCRIBE).
+    Query {
+        columns: Vec<ColumnInfo>,
+        rows: Vec<Row>,
+    },
+    /// INSERT, UPDATE or DELETE and the number of rows it touched; `tag` is "INSERT" etc.
+    Modified { tag: &'static str, rows: u64 },
+    /// Any other command: `tag` is e.g. "CREATE TABLE", "BEGIN", "COMMIT", "ROLLBACK".
+    Command { tag: String },
+    /// The plan EXPLAIN printed, one line per plan node.
+    Explain { lines: Vec<String> },
+}
+
+/// The system clock: the one place the SQL engine reads wall time, for MVCC timestamps.
+#[derive(Debug)]
+struct SystemClock;
+
+impl WallClock for SystemClock {
+    fn now_millis(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+/// An embedded Chronos database.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    store: Arc<MvccStore>,
+}
+
+impl Engine {
+    /// Opens (or creates) a database in `dir`.
+    pub fn open(dir: &Path) -> Result<Engine> {
+        let db = Db::open(dir, Options::default())?;
+        Self::with_db(db)
+    }
+
+    /// A fresh database in memory (for tests and `chronos slt`).
+    pub fn temporary() -> Result<Engine> {
+        let opts = Options {
+            write_buffer_size_bytes: 8 << 20,
+            ..Options::default()
+        };
+        let db = Db::open_with_fs(Arc::new(MemFs::new()), Path::new("/chronos"), opts)?;
+        Self::with_db(db)
+    }
+
+    fn with_db(db: Db) -> Result<Engine> {
+        let clock = HybridClock::new(Arc::new(SystemClock));
+        let store = MvccStore::open(db, clock, MvccOptions::default())?;
+        Ok(Engine { store })
+    }
+
+    /// The transactional store underneath.
+    pub fn store(&self) -> &Arc<MvccStore> {
+        &self.store
+    }
+
+    /// A new session (a connection).
+    pub fn session(&self) -> Session {
+        Session {
+            engine: self.clone(),
+            txn: None,
+            failed: false,
+            memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
+        }
+    }
+}
+
+/// A connection: its own transaction state.
+#[derive(Debug)]
+pub struct Session {
+    engine: Engine,
+    /// The explicit transaction, if BEGIN was run.
+    txn: Option<Transaction>,
+    /// An error happened inside the explicit transaction.
+    failed: bool,
+    memory_limit_bytes: usize,
+}
+
+fn parse(sql: &str) -> Result<Vec<Statement>> {
+    Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        .map_err(|e| Error::new(SqlState::SyntaxError, e.to_string()))
+}
+
+impl Session {
+    /// Bytes a statement may buffer for sorting, joining and grouping.
+    pub fn set_memory_limit(&mut self, bytes: usize) {
+        self.memory_limit_bytes = bytes;
+    }
+
+    /// Runs the statements in `sql` in order. Stops after the first failing statement, whose
+    /// error is the last element. A parse error is the only element.
+    pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
+        let statements = match parse(sql) {
+            Ok(s) => s,
+            Err(e) => return vec![Err(e)],
+        };
+        let mut out = Vec::new();
+        for st in &statements {
+            let r = self.execute_statement(st);
+            let failed = r.is_err();
+            out.push(r);
+            if failed {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Whether the session is inside an explicit transaction block.
+    pub fn in_transaction(&self) -> bool {
+        self.txn.is_some()
+    }
+
+    /// Names of the tables, sorted.
+    pub fn list_tables(&mut self) -> Result<Vec<String>> {
+        self.with_txn(false, |_, txn| {
+            let mut names: Vec<String> = catalog::list_tables(txn)?
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            names.sort();
+            Ok(names)
+        })
+    }
+
+    /// Columns, types, nullability, defaults, primary key and indexes of a table, as rows.
+    pub fn describe_table(&mut self, name: &str) -> Result<StatementResult> {
+        let name = name.to_lowercase();
+        self.with_txn(false, |_, txn| ddl::describe(txn, &name))
+    }
+
+    fn execute_statement(&mut self, st: &Statement) -> Result<StatementResult> {
+        match st {
+            Statement::StartTransaction { .. } => {
+                if self.txn.is_some() {
+                    return Err(sql_error!(
+                        ActiveTransaction,
+                        "there is already a transaction in progress"
+                    ));
+                }
+                self.txn = Some(self.engine.store.begin());
+                self.failed = false;
+                Ok(StatementResult::Command {
+                    tag: "BEGIN".into(),
+                })
+            }
+            Statement::Commit { .. } => {
+                let Some(txn) = self.txn.take() else {
+                    return Err(sql_error!(
+                        NoActiveTransaction,
+                        "there is no transaction in progress"
+                    ));
+                };
+                if std::mem::take(&mut self.failed) {
+                    txn.rollback();
+                    return Ok(StatementResult::Command {
+                        tag: "ROLLBACK".into(),
+                    });
+                }
+                txn.commit().map_err(commit_error)?;
+                Ok(StatementResult::Command {
+                    tag: "COMMIT".into(),
+                })
+            }
+            Statement::Rollback { savepoint, .. } => {
+                if savepoint.is_some() {
+                    return Err(Error::unsupported("savepoints"));
+                }
+                match self.txn.take() {
+                    Some(txn) => txn.rollback(),
+                    None => {
+                        return Err(sql_error!(
+                            NoActiveTransaction,
+                            "there is no transaction in progress"
+                        ));
+                    }
+                }
+                self.failed = false;
+                Ok(StatementResult::Command {
+                    tag: "ROLLBACK".into(),
+                })
+            }
+            st => {
+                if self.failed {
+                    return Err(sql_error!(
+                        InFailedTransaction,
+                        "current transaction is aborted, commands ignored until end of transaction block"
+                    ));
+                }
+                let writes = !matches!(
+                    st,
+                    Statement::Query(_)
+                        | Statement::Explain { .. }
+                        | Statement::ShowTables { .. }
+                        | Statement::ExplainTable { .. }
+                );
+                self.with_txn(writes, |session, txn| session.run(st, txn))
+            }
+        }
+    }
+
+    /// Runs `f` in the explicit transaction, or in a new one committed on success.
+    fn with_txn<T>(
+        &mut self,
+        writes: bool,
+        f: impl FnOnce(&Session, &mut Transaction) -> Result<T>,
+    ) -> Result<T> {
+        if let Some(mut txn) = self.txn.take() {
+            let r = f(self, &mut txn);
+            self.txn = Some(txn);
+            if r.is_err() {
+                self.failed = true;
+            }
+            return r;
+        }
+        let mut txn = if writes {
+            self.engine.store.begin()
+        } else {
+            self.engine.store.begin_read_only()
+        };
+        let out = f(self, &mut txn)?;
+        txn.commit().map_err(commit_error)?;
+        Ok(out)
+    }
+
+    fn run(&self, st: &Statement, txn: &mut Transaction) -> Result<StatementResult> {
+        match st {
+            Statement::Query(q) => {
+                let (plan, scope) = Planner::new(txn).plan_query(q)?;
+                let exec = Executor::new(txn, self.memory_limit_bytes);
+                let rows: Vec<Row> = exec.rows(&plan)?.collect::<Result<_>>()?;
+                let columns = scope
+                    .columns
+                    .into_iter()
+                    .map(|c| ColumnInfo {
+                        name: c.name,
+                        data_type: c.data_type,
+                    })
+                    .collect();
+                Ok(StatementResult::Query { columns, rows })
+            }
+            Statement::Explain {
+                statement, analyze, ..
+            } => {
+                if *analyze {
+                    return Err(Error::unsupported("EXPLAIN ANALYZE"));
+                }
+                let lines = match statement.as_ref() {
+                    Statement::Query(q) => Planner::new(txn).plan_query(q)?.0.explain(),
+                    other => dml::explain(txn, other)?,
+                };
+                Ok(StatementResult::Explain { lines })
+            }
+            Statement::CreateTable(ct) => ddl::create_table(txn, ct),
+            Statement::CreateIndex(ci) => ddl::create_index(txn, ci),
+            Statement::Drop {
+                object_type,
+                if_exists,
+                names,
+                ..
+            } => ddl::drop(txn, object_type, *if_exists, names),
+            Statement::ShowTables { .. } => {
+                let mut names: Vec<String> = catalog::list_tables(txn)?
+                    .into_iter()
+                    .map(|t| t.name)
+                    .collect();
+                names.sort();
+                Ok(StatementResult::Query {
+                    columns: vec![ColumnInfo {
+                        name: "name".into(),
+                        data_type: Some(DataType::Text),
+                    }],
+                    rows: names.into_iter().map(|n| vec![Value::Text(n)]).collect(),
+                })
+            }
+            Statement::ExplainTable { table_name, .. } => {
+                ddl::describe(txn, &crate::planner::object_name(table_name)?)
+            }
+            Statement::Insert(ins) => {
+                dml::insert(&self.engine.store, txn, ins, self.memory_limit_bytes)
+            }
+            Statement::Update(up) => dml::update(txn, up, self.memory_limit_bytes),
+            Statement::Delete(del) => dml::delete(txn, del, self.memory_limit_bytes),
+            other => Err(Error::unsupported(statement_kind(other))),
+        }
+    }
+}
+
+fn commit_error(e: chronos_kv::Error) -> Error {
+    let retry = e.is_retryable();
+    let mut err = Error::from(e);
+    if retry {
+        err.message = format!(
+            "could not serialize access due to a concurrent update; retry the transaction ({})",
+            err.message
+        );
+    }
+    err
+}
+
+/// A short name for an unsupported statement.
+fn statement_kind(st: &Statement) -> String {
+    let text = st.to_string();
+    let words: Vec<&str> = text.split_whitespace().take(2).collect();
+    words.join(" ")
+}
+
+/// Used by DDL to evaluate DEFAULT expressions and by DML.
+pub(crate) fn parse_expr(sql: &str) -> Result<ast::Expr> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::new(SqlState::SyntaxError, e.to_string()))
+}

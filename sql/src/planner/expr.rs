@@ -1,0 +1,431 @@
+//! Binding expressions: AST → [`Expr`] against a [`Scope`].
+
+use sqlparser::ast::{
+    self, BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArguments, UnaryOperator,
+};
+
+use super::scope::Scope;
+use super::{AggContext, Planner, ident, object_name};
+use crate::error::{Error, Result, SqlState};
+use crate::expr::{BinOp, Expr, Func, SubqueryKind};
+use crate::plan::{AggCall, AggFunc};
+use crate::sql_error;
+use crate::value::{DataType, Value};
+
+/// Maps a SQL type name to ours.
+pub fn data_type(dt: &ast::DataType) -> Result<DataType> {
+    let name = dt.to_string().to_ascii_uppercase();
+    let base = name.split(['(', ' ']).next().unwrap_or_default();
+    Ok(match base {
+        "BOOLEAN" | "BOOL" => DataType::Boolean,
+        "INT" | "INTEGER" | "BIGINT" | "SMALLINT" | "TINYINT" | "INT2" | "INT4" | "INT8"
+        | "MEDIUMINT" => DataType::Integer,
+        "REAL" | "FLOAT" | "FLOAT4" | "FLOAT8" | "DOUBLE" | "NUMERIC" | "DECIMAL" => {
+            DataType::Float
+        }
+        "TEXT" | "VARCHAR" | "CHAR" | "CHARACTER" | "STRING" | "NVARCHAR" => DataType::Text,
+        _ => return Err(Error::unsupported(format!("type {name}"))),
+    })
+}
+
+pub fn literal(v: &ast::Value) -> Result<Value> {
+    Ok(match v {
+        ast::Value::Number(s, _) => match s.parse::<i64>() {
+            Ok(i) => Value::Integer(i),
+            Err(_) => Value::Float(
+                s.parse::<f64>()
+                    .map_err(|_| sql_error!(InvalidTextRepresentation, "invalid number {s}"))?,
+            ),
+        },
+        ast::Value::SingleQuotedString(s)
+        | ast::Value::EscapedStringLiteral(s)
+        | ast::Value::NationalStringLiteral(s) => Value::Text(s.clone()),
+        ast::Value::Boolean(b) => Value::Boolean(*b),
+        ast::Value::Null => Value::Null,
+        other => return Err(Error::unsupported(format!("literal {other}"))),
+    })
+}
+
+fn bin_op(op: &BinaryOperator) -> Result<BinOp> {
+    Ok(match op {
+        BinaryOperator::Plus => BinOp::Add,
+        BinaryOperator::Minus => BinOp::Sub,
+        BinaryOperator::Multiply => BinOp::Mul,
+        BinaryOperator::Divide => BinOp::Div,
+        BinaryOperator::Modulo => BinOp::Mod,
+        BinaryOperator::StringConcat => BinOp::Concat,
+        BinaryOperator::Eq => BinOp::Eq,
+        BinaryOperator::NotEq => BinOp::NotEq,
+        BinaryOperator::Lt => BinOp::Lt,
+        BinaryOperator::LtEq => BinOp::LtEq,
+        BinaryOperator::Gt => BinOp::Gt,
+        BinaryOperator::GtEq => BinOp::GtEq,
+        BinaryOperator::And => BinOp::And,
+        BinaryOperator::Or => BinOp::Or,
+        other => return Err(Error::unsupported(format!("operator {other}"))),
+    })
+}
+
+impl Planner<'_> {
+    /// Binds `e` against `scope` (and the enclosing queries' scopes for correlated names).
+    pub fn bind_expr(&mut self, e: &ast::Expr, scope: &Scope) -> Result<Expr> {
+        if let Some(ctx) = &self.agg {
+            let text = e.to_string();
+            if let Some(i) = ctx.group_texts.iter().position(|g| *g == text) {
+                return Ok(Expr::Column(i));
+            }
+        }
+        let bound = match e {
+            ast::Expr::Identifier(id) => self.bind_column(None, &ident(id), scope)?,
+            ast::Expr::CompoundIdentifier(ids) => {
+                let names: Vec<String> = ids.iter().map(ident).collect();
+                match names.as_slice() {
+                    [table, column] => self.bind_column(Some(table), column, scope)?,
+                    [_, table, column] => self.bind_column(Some(table), column, scope)?,
+                    _ => return Err(Error::unsupported(format!("name {e}"))),
+                }
+            }
+            ast::Expr::Value(v) => Expr::Literal(literal(&v.value)?),
+            ast::Expr::Nested(inner) => self.bind_expr(inner, scope)?,
+            ast::Expr::UnaryOp { op, expr } => {
+                let inner = self.bind_expr(expr, scope)?;
+                match op {
+                    UnaryOperator::Minus => Expr::Neg(Box::new(inner)),
+                    UnaryOperator::Plus => inner,
+                    UnaryOperator::Not => Expr::Not(Box::new(inner)),
+                    other => return Err(Error::unsupported(format!("operator {other}"))),
+                }
+            }
+            ast::Expr::BinaryOp { left, op, right } => {
+                let op = bin_op(op)?;
+                Expr::Binary(
+                    op,
+                    Box::new(self.bind_expr(left, scope)?),
+                    Box::new(self.bind_expr(right, scope)?),
+                )
+            }
+            ast::Expr::IsNull(x) => Expr::IsNull {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                negated: false,
+            },
+            ast::Expr::IsNotNull(x) => Expr::IsNull {
+                expr: Box::new(self.bind_expr(x, scope)?),
+                negated: true,
+            },
+            ast::Expr::IsTrue(x) => Expr::IsDistinct {
+                left: Box::new(self.bind_expr(x, scope)?),
+                right: Box::new(Expr::Literal(Value::Boolean(true))),
+                negated: true,
+            },
+            ast::Expr::IsFalse(x) => Expr::IsDistinct {
+                left: Box::new(self.bind_expr(x, scope)?),
+                right: Box::new(Expr::Literal(Value::Boolean(false))),
+                negated: true,
+            },
+            ast::Expr::IsNotTrue(x) => Expr::IsDistinct {
+                left: Box::new(self.bind_expr(x, scope)?),
+                right: Box::new(Expr::Literal(Value::Boolean(true))),
+                negated: false,
+            },
+            ast::Expr::IsNotFalse(x) => Expr::IsDistinct {
+                left: Box::new(self.bind_expr(x, scope)?),
+                right: Box::new(Expr::Literal(Value::Boolean(false))),
+                negated: false,
+            },
+            ast::Expr::IsDistinctFrom(a, b) => Expr::IsDistinct {
+                left: Box::new(self.bind_expr(a, scope)?),
+                right: Box::new(self.bind_expr(b, scope)?),
+                negated: false,
+            },
+            ast::Expr::IsNotDistinctFrom(a, b) => Expr::IsDistinct {
+                left: Box::new(self.bind_expr(a, scope)?),
+                right: Box::new(self.bind_expr(b, scope)?),
+                negated: true,
+            },
+            ast::Expr::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let x = self.bind_expr(expr, scope)?;
+                let lo = self.bind_expr(low, scope)?;
+                let hi = self.bind_expr(high, scope)?;
+                let within = Expr::and(
+                    Expr::Binary(BinOp::GtEq, Box::new(x.clone()), Box::new(lo)),
+                    Expr::Binary(BinOp::LtEq, Box::new(x), Box::new(hi)),
+                );
+                if *negated {
+                    Expr::Not(Box::new(within))
+                } else {
+                    within
+                }
+            }
+            ast::Expr::Like {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            }
+            | ast::Expr::ILike {
+                negated,
+                expr,
+                pattern,
+                escape_char,
+                any,
+            } => {
+                if escape_char.is_some() || *any {
+                    return Err(Error::unsupported("LIKE with ESCAPE or ANY"));
+                }
+                Expr::Like {
+                    expr: Box::new(self.bind_expr(expr, scope)?),
+                    pattern: Box::new(self.bind_expr(pattern, scope)?),
+                    negated: *negated,
+                    case_insensitive: matches!(e, ast::Expr::ILike { .. }),
+                }
+            }
+            ast::Expr::In {
+                expr,
+                target,
+                negated,
+                ..
+            } => {
+                let x = self.bind_expr(expr, scope)?;
+                match target {
+                    ast::InTarget::List(list) => Expr::InList {
+                        expr: Box::new(x),
+                        list: list
+                            .iter()
+                            .map(|i| self.bind_expr(i, scope))
+                            .collect::<Result<_>>()?,
+                        negated: *negated,
+                    },
+                    ast::InTarget::Subquery(q) => {
+                        let plan = self.plan_subquery(q, scope, true)?;
+                        Expr::Subquery {
+                            plan: Box::new(plan),
+                            kind: SubqueryKind::In(Box::new(x)),
+                            negated: *negated,
+                        }
+                    }
+                    other => return Err(Error::unsupported(format!("IN {other:?}"))),
+                }
+            }
+            ast::Expr::Exists { subquery, negated } => {
+                let plan = self.plan_subquery(subquery, scope, false)?;
+                Expr::Subquery {
+                    plan: Box::new(plan),
+                    kind: SubqueryKind::Exists,
+                    negated: *negated,
+                }
+            }
+            ast::Expr::Subquery(q) => {
+                let plan = self.plan_subquery(q, scope, true)?;
+                Expr::Subquery {
+                    plan: Box::new(plan),
+                    kind: SubqueryKind::Scalar,
+                    negated: false,
+                }
+            }
+            ast::Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => Expr::Case {
+                operand: operand
+                    .as_ref()
+                    .map(|o| self.bind_expr(o, scope).map(Box::new))
+                    .transpose()?,
+                whens: conditions
+                    .iter()
+                    .map(|w| {
+                        Ok((
+                            self.bind_expr(&w.condition, scope)?,
+                            self.bind_expr(&w.result, scope)?,
+                        ))
+                    })
+                    .collect::<Result<_>>()?,
+                otherwise: else_result
+                    .as_ref()
+                    .map(|o| self.bind_expr(o, scope).map(Box::new))
+                    .transpose()?,
+            },
+            ast::Expr::Cast {
+                expr,
+                data_type: dt,
+                ..
+            } => Expr::Cast(Box::new(self.bind_expr(expr, scope)?), data_type(dt)?),
+            ast::Expr::TypedString(ts) => {
+                let v = literal(&ts.value.value)?;
+                Expr::Cast(Box::new(Expr::Literal(v)), data_type(&ts.data_type)?)
+            }
+            ast::Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let mut args = vec![self.bind_expr(expr, scope)?];
+                args.push(match substring_from {
+                    Some(f) => self.bind_expr(f, scope)?,
+                    None => Expr::Literal(Value::Integer(1)),
+                });
+                if let Some(n) = substring_for {
+                    args.push(self.bind_expr(n, scope)?);
+                }
+                Expr::Function(Func::Substr, args)
+            }
+            ast::Expr::Trim {
+                expr,
+                trim_where,
+                trim_what,
+                ..
+            } => {
+                let func = match trim_where {
+                    Some(ast::TrimWhereField::Leading) => Func::LTrim,
+                    Some(ast::TrimWhereField::Trailing) => Func::RTrim,
+                    _ => Func::Trim,
+                };
+                let mut args = vec![self.bind_expr(expr, scope)?];
+                if let Some(w) = trim_what {
+                    args.push(self.bind_expr(w, scope)?);
+                }
+                Expr::Function(func, args)
+            }
+            ast::Expr::Position { expr, r#in } => Expr::Function(
+                Func::Position,
+                vec![self.bind_expr(r#in, scope)?, self.bind_expr(expr, scope)?],
+            ),
+            ast::Expr::Function(f) => self.bind_function(f, scope)?,
+            other => return Err(Error::unsupported(format!("expression {other}"))),
+        };
+        Ok(bound)
+    }
+
+    fn bind_column(&mut self, table: Option<&str>, name: &str, scope: &Scope) -> Result<Expr> {
+        if let Some(ctx) = &self.agg {
+            if let Some(i) = ctx.input_scope.resolve(table, name)? {
+                return match ctx.group_exprs.iter().position(|g| *g == Expr::Column(i)) {
+                    Some(j) => Ok(Expr::Column(j)),
+                    None => Err(sql_error!(
+                        GroupingError,
+                        "column \"{name}\" must appear in the GROUP BY clause or be used in an aggregate function"
+                    )),
+                };
+            }
+        } else if let Some(i) = scope.resolve(table, name)? {
+            return Ok(Expr::Column(i));
+        }
+        for (depth, outer) in self.outer.iter().rev().enumerate() {
+            if let Some(i) = outer.resolve(table, name)? {
+                return Ok(Expr::Outer {
+                    depth: depth + 1,
+                    index: i,
+                });
+            }
+        }
+        let full = table.map_or(name.to_string(), |t| format!("{t}.{name}"));
+        if let Some(t) = table
+            && !scope.has_table(t)
+            && !self.outer.iter().any(|s| s.has_table(t))
+        {
+            return Err(Error::new(
+                SqlState::UndefinedTable,
+                format!("missing FROM-clause entry for table \"{t}\""),
+            ));
+        }
+        Err(Error::new(
+            SqlState::UndefinedColumn,
+            format!("column \"{full}\" does not exist"),
+        ))
+    }
+
+    fn bind_function(&mut self, f: &ast::Function, scope: &Scope) -> Result<Expr> {
+        let name = object_name(&f.name)?;
+        if f.over.is_some() {
+            return Err(Error::unsupported("WINDOW functions"));
+        }
+        if f.filter.is_some() {
+            return Err(Error::unsupported("aggregate FILTER clauses"));
+        }
+        let (args, distinct) = match &f.args {
+            FunctionArguments::None => (Vec::new(), false),
+            FunctionArguments::List(list) => (
+                list.args.clone(),
+                matches!(
+                    list.duplicate_treatment,
+                    Some(ast::DuplicateTreatment::Distinct)
+                ),
+            ),
+            FunctionArguments::Subquery(_) => {
+                return Err(Error::unsupported("subquery as a function argument"));
+            }
+        };
+        if let Some(agg) = AggFunc::from_name(&name) {
+            let ctx = self.agg.take().ok_or_else(|| {
+                sql_error!(GroupingError, "aggregate functions are not allowed here")
+            })?;
+            let result = self.bind_aggregate(agg, &args, distinct, &ctx);
+            let mut ctx = ctx;
+            let out = result.map(|call| {
+                let key = format!("{call:?}");
+                let j = match ctx.aggregates.iter().position(|(k, _)| *k == key) {
+                    Some(j) => j,
+                    None => {
+                        ctx.aggregates.push((key, call));
+                        ctx.aggregates.len() - 1
+                    }
+                };
+                Expr::Column(ctx.group_exprs.len() + j)
+            });
+            self.agg = Some(ctx);
+            return out;
+        }
+        let func = Func::from_name(&name)
+            .ok_or_else(|| sql_error!(UndefinedFunction, "function {name}() does not exist"))?;
+        if distinct {
+            return Err(Error::unsupported(format!("DISTINCT in {name}()")));
+        }
+        let mut bound = Vec::with_capacity(args.len());
+        for a in &args {
+            match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
+                    bound.push(self.bind_expr(e, scope)?)
+                }
+                other => return Err(Error::unsupported(format!("argument {other} of {name}()"))),
+            }
+        }
+        Ok(Expr::Function(func, bound))
+    }
+
+    fn bind_aggregate(
+        &mut self,
+        func: AggFunc,
+        args: &[FunctionArg],
+        distinct: bool,
+        ctx: &AggContext,
+    ) -> Result<AggCall> {
+        let arg = match args {
+            [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if func == AggFunc::Count => None,
+            [FunctionArg::Unnamed(FunctionArgExpr::Expr(e))] => {
+                // Arguments see the input rows; nested aggregates are not allowed (agg is None).
+                let bound = self.bind_expr(e, &ctx.input_scope)?;
+                Some(bound)
+            }
+            _ => {
+                return Err(sql_error!(
+                    UndefinedFunction,
+                    "function {}() takes one argument",
+                    func.name()
+                ));
+            }
+        };
+        Ok(AggCall {
+            func,
+            arg,
+            distinct,
+        })
+    }
+}

@@ -1,0 +1,668 @@
+//! The planner: binds a query's AST to a [`Plan`] (names resolved, types checked) and applies
+//! the optimisations that need the query's shape — predicate pushdown into scans, index and
+//! primary-key access paths chosen from WHERE, hash joins for equi-joins (join.rs).
+
+mod expr;
+mod join;
+mod scope;
+
+use chronos_kv::mvcc::Transaction;
+use sqlparser::ast::{
+    self, GroupByExpr, LimitClause, OrderByKind, SelectItem, SetExpr, SetOperator, SetQuantifier,
+};
+
+pub use expr::{data_type, literal};
+pub use scope::{Scope, ScopeColumn};
+
+use crate::catalog::{self, TableDef};
+use crate::error::{Error, Result};
+use crate::expr::{Expr, NoSubqueries};
+use crate::plan::{AggCall, Plan, SetOpKind, SortKey};
+use crate::sql_error;
+use crate::value::{DataType, Value};
+
+/// An identifier as PostgreSQL sees it: unquoted names fold to lower case.
+pub fn ident(id: &ast::Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+/// The last part of a (possibly qualified) object name.
+pub fn object_name(name: &ast::ObjectName) -> Result<String> {
+    match name.0.last() {
+        Some(ast::ObjectNamePart::Identifier(id)) => Ok(ident(id)),
+        _ => Err(Error::unsupported(format!("name {name}"))),
+    }
+}
+
+/// Aggregation being bound: group-by expressions and the aggregates found so far.
+#[derive(Debug, Clone)]
+pub(crate) struct AggContext {
+    input_scope: Scope,
+    group_exprs: Vec<Expr>,
+    /// The group-by expressions as SQL text, to match select items that repeat them.
+    group_texts: Vec<String>,
+    /// (dedup key, call)
+    aggregates: Vec<(String, AggCall)>,
+}
+
+/// Plans queries within one transaction (the catalog is read through it).
+pub struct Planner<'a> {
+    txn: &'a Transaction,
+    /// Scopes of enclosing queries, outermost first.
+    outer: Vec<Scope>,
+    agg: Option<AggContext>,
+}
+
+impl std::fmt::Debug for Planner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Planner")
+            .field("depth", &self.outer.len())
+            .finish()
+    }
+}
+
+fn type_of(e: &Expr, input: &Scope) -> Option<DataType> {
+    use crate::expr::BinOp::*;
+    match e {
+        Expr::Literal(v) => v.data_type(),
+        Expr::Column(i) => input.columns.get(*i).and_then(|c| c.data_type),
+        Expr::Neg(x) => type_of(x, input),
+        Expr::Binary(op, a, b) => match op {
+            Add | Sub | Mul | Div | Mod => match (type_of(a, input), type_of(b, input)) {
+                (Some(DataType::Integer), Some(DataType::Integer)) => Some(DataType::Integer),
+                (None, t) | (t, None) => t,
+                _ => Some(DataType::Float),
+            },
+            Concat => Some(DataType::Text),
+            _ => Some(DataType::Boolean),
+        },
+        Expr::Not(_)
+        | Expr::IsNull { .. }
+        | Expr::IsDistinct { .. }
+        | Expr::Like { .. }
+        | Expr::InList { .. } => Some(DataType::Boolean),
+        Expr::Case {
+            whens, otherwise, ..
+        } => whens
+            .iter()
+            .map(|(_, r)| type_of(r, input))
+            .chain(otherwise.iter().map(|o| type_of(o, input)))
+            .flatten()
+            .next(),
+        Expr::Cast(_, t) => Some(*t),
+        Expr::Function(f, args) => {
+            use crate::expr::Func::*;
+            match f {
+                Length | Position => Some(DataType::Integer),
+                Abs | Coalesce | NullIf | Round => {
+                    args.iter().filter_map(|a| type_of(a, input)).next()
+                }
+                _ => Some(DataType::Text),
+            }
+        }
+        Expr::Subquery {
+            kind: crate::expr::SubqueryKind::Scalar,
+            ..
+        } => None,
+        Expr::Subquery { .. } => Some(DataType::Boolean),
+        Expr::Outer { .. } => None,
+    }
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(txn: &'a Transaction) -> Self {
+        Planner {
+            txn,
+            outer: Vec::new(),
+            agg: None,
+        }
+    }
+
+    pub fn table(&self, name: &str) -> Result<TableDef> {
+        catalog::get_table(self.txn, name)
+    }
+
+    /// Plans a subquery whose rows are evaluated per row of `scope`.
+    fn plan_subquery(&mut self, q: &ast::Query, scope: &Scope, one_column: bool) -> Result<Plan> {
+        let mut outer = self.outer.clone();
+        let agg = self.agg.as_ref();
+        outer.push(match agg {
+            Some(ctx) => ctx.input_scope.clone(),
+            None => scope.clone(),
+        });
+        let mut sub = Planner {
+            txn: self.txn,
+            outer,
+            agg: None,
+        };
+        let (plan, out) = sub.plan_query(q)?;
+        if one_column && out.len() != 1 {
+            return Err(sql_error!(SyntaxError, "subquery has too many columns"));
+        }
+        if self.agg.is_some() && plan.is_correlated() {
+            return Err(Error::unsupported(
+                "correlated subqueries in queries with GROUP BY or aggregates",
+            ));
+        }
+        Ok(plan)
+    }
+
+    /// Plans a query; returns the plan and its output columns.
+    pub fn plan_query(&mut self, q: &ast::Query) -> Result<(Plan, Scope)> {
+        if q.with.is_some() {
+            return Err(Error::unsupported("WITH (common table expressions)"));
+        }
+        if q.fetch.is_some() || !q.locks.is_empty() {
+            return Err(Error::unsupported("FETCH / FOR UPDATE"));
+        }
+        let order_by: &[ast::OrderByExpr] = match &q.order_by {
+            None => &[],
+            Some(ob) => match &ob.kind {
+                OrderByKind::Expressions(e) => e,
+                OrderByKind::All(_) => return Err(Error::unsupported("ORDER BY ALL")),
+            },
+        };
+        let (mut plan, scope) = match q.body.as_ref() {
+            SetExpr::Select(select) => self.plan_select(select, order_by)?,
+            body => {
+                let (plan, scope) = self.plan_set_expr(body)?;
+                let plan = if order_by.is_empty() {
+                    plan
+                } else {
+                    self.sort_output(plan, &scope, order_by)?
+                };
+                (plan, scope)
+            }
+        };
+        if let Some(limit) = &q.limit_clause {
+            let (limit, offset) = match limit {
+                LimitClause::LimitOffset {
+                    limit,
+                    offset,
+                    limit_by,
+                } => {
+                    if !limit_by.is_empty() {
+                        return Err(Error::unsupported("LIMIT BY"));
+                    }
+                    (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+                }
+                LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
+            };
+            let count =
+                |e: Option<&ast::Expr>, what: &str, planner: &mut Self| -> Result<Option<u64>> {
+                    let Some(e) = e else { return Ok(None) };
+                    let v = planner
+                        .bind_expr(e, &Scope::default())?
+                        .eval(&Vec::new(), &NoSubqueries)?;
+                    match v {
+                        Value::Null => Ok(None),
+                        Value::Integer(i) if i >= 0 => Ok(Some(i as u64)),
+                        other => Err(sql_error!(
+                            InvalidParameterValue,
+                            "{what} must be a non-negative integer, not {other}"
+                        )),
+                    }
+                };
+            let limit = count(limit, "LIMIT", self)?;
+            let offset = count(offset, "OFFSET", self)?.unwrap_or(0);
+            plan = Plan::Limit {
+                input: Box::new(plan),
+                limit,
+                offset,
+            };
+        }
+        Ok((plan, scope))
+    }
+
+    fn plan_set_expr(&mut self, body: &SetExpr) -> Result<(Plan, Scope)> {
+        match body {
+            SetExpr::Select(s) => self.plan_select(s, &[]),
+            SetExpr::Query(q) => self.plan_query(q),
+            SetExpr::Values(values) => {
+                let mut rows = Vec::new();
+                for row in &values.rows {
+                    let bound: Vec<Expr> = row
+                        .content
+                        .iter()
+                        .map(|e| self.bind_expr(e, &Scope::default()).map(Expr::fold))
+                        .collect::<Result<_>>()?;
+                    rows.push(bound);
+                }
+                let width = rows.first().map_or(0, Vec::len);
+                if rows.iter().any(|r| r.len() != width) {
+                    return Err(sql_error!(
+                        SyntaxError,
+                        "VALUES lists must all be the same length"
+                    ));
+                }
+                let scope = Scope::new(
+                    (0..width)
+                        .map(|i| ScopeColumn {
+                            table: None,
+                            name: format!("column{}", i + 1),
+                            data_type: rows
+                                .iter()
+                                .filter_map(|r| type_of(&r[i], &Scope::default()))
+                                .next(),
+                        })
+                        .collect(),
+                );
+                Ok((Plan::Values { rows, width }, scope))
+            }
+            SetExpr::SetOperation {
+                left,
+                op,
+                set_quantifier,
+                right,
+            } => {
+                let (l, ls) = self.plan_set_expr(left)?;
+                let (r, rs) = self.plan_set_expr(right)?;
+                if ls.len() != rs.len() {
+                    return Err(sql_error!(
+                        SyntaxError,
+                        "each {op} query must have the same number of columns"
+                    ));
+                }
+                let kind = match op {
+                    SetOperator::Union => SetOpKind::Union,
+                    SetOperator::Intersect => SetOpKind::Intersect,
+                    SetOperator::Except | SetOperator::Minus => SetOpKind::Except,
+                };
+                let all = match set_quantifier {
+                    SetQuantifier::All => true,
+                    SetQuantifier::Distinct | SetQuantifier::None => false,
+                    other => return Err(Error::unsupported(format!("{op} {other}"))),
+                };
+                Ok((
+                    Plan::SetOp {
+                        kind,
+                        all,
+                        left: Box::new(l),
+                        right: Box::new(r),
+                    },
+                    ls,
+                ))
+            }
+            other => Err(Error::unsupported(format!("query body {other}"))),
+        }
+    }
+
+    /// ORDER BY over output columns only (set operations).
+    fn sort_output(
+        &mut self,
+        plan: Plan,
+        scope: &Scope,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<Plan> {
+        let mut keys = Vec::new();
+        for o in order_by {
+            let expr = match self.output_reference(&o.expr, scope)? {
+                Some(i) => Expr::Column(i),
+                None => self.bind_expr(&o.expr, scope)?,
+            };
+            keys.push(sort_key(expr, &o.options));
+        }
+        Ok(Plan::Sort {
+            input: Box::new(plan),
+            keys,
+        })
+    }
+
+    /// An ORDER BY item naming an output column by position or name.
+    fn output_reference(&mut self, e: &ast::Expr, scope: &Scope) -> Result<Option<usize>> {
+        match e {
+            ast::Expr::Value(v) => match literal(&v.value)? {
+                Value::Integer(k) if k >= 1 && (k as usize) <= scope.len() => {
+                    Ok(Some(k as usize - 1))
+                }
+                Value::Integer(k) => Err(sql_error!(
+                    InvalidParameterValue,
+                    "ORDER BY position {k} is not in select list"
+                )),
+                _ => Ok(None),
+            },
+            ast::Expr::Identifier(id) => {
+                let name = ident(id);
+                Ok(scope.columns.iter().position(|c| c.name == name))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn plan_select(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<(Plan, Scope)> {
+        if s.top.is_some()
+            || s.into.is_some()
+            || !s.lateral_views.is_empty()
+            || s.qualify.is_some()
+            || !s.named_window.is_empty()
+        {
+            return Err(Error::unsupported(
+                "TOP, INTO, LATERAL VIEW, QUALIFY or WINDOW in SELECT",
+            ));
+        }
+        // FROM and WHERE: the join tree, with predicates pushed down.
+        let (mut plan, from_scope) = join::plan_from(self, &s.from, s.selection.as_ref())?;
+
+        let group_by: &[ast::Expr] = match &s.group_by {
+            GroupByExpr::Expressions(e, mods) if mods.is_empty() => e,
+            _ => return Err(Error::unsupported("GROUP BY ALL / ROLLUP / CUBE")),
+        };
+        let has_aggregates = group_by.is_empty()
+            && (s.projection.iter().any(select_item_has_aggregate)
+                || s.having.is_some()
+                || order_by.iter().any(|o| expr_has_aggregate(&o.expr)));
+        let aggregating = !group_by.is_empty() || has_aggregates;
+
+        // The scope select items are bound in: the FROM scope, or the aggregate's output.
+        let item_scope = from_scope.clone();
+        if aggregating {
+            let mut group_exprs = Vec::new();
+            let mut group_texts = Vec::new();
+            for g in group_by {
+                // GROUP BY may name a select item by position or alias.
+                let target = match g {
+                    ast::Expr::Value(v) => match literal(&v.value)? {
+                        Value::Integer(k) => Some(select_item_expr(&s.projection, k)?),
+                        _ => None,
+                    },
+                    ast::Expr::Identifier(id)
+                        if from_scope.resolve(None, &ident(id))?.is_none() =>
+                    {
+                        alias_expr(&s.projection, &ident(id))
+                    }
+                    _ => None,
+                };
+                let g = target.unwrap_or(g);
+                group_exprs.push(self.bind_expr(g, &from_scope)?);
+                group_texts.push(g.to_string());
+            }
+            self.agg = Some(AggContext {
+                input_scope: from_scope.clone(),
+                group_exprs,
+                group_texts,
+                aggregates: Vec::new(),
+            });
+        }
+
+        // Select items.
+        let mut exprs = Vec::new();
+        let mut out = Vec::new();
+        for item in &s.projection {
+            match item {
+                SelectItem::UnnamedExpr(e) => {
+                    let bound = self.bind_expr(e, &item_scope)?;
+                    out.push(ScopeColumn {
+                        table: None,
+                        name: column_name(e),
+                        data_type: None,
+                    });
+                    exprs.push(bound);
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    exprs.push(self.bind_expr(expr, &item_scope)?);
+                    out.push(ScopeColumn {
+                        table: None,
+                        name: ident(alias),
+                        data_type: None,
+                    });
+                }
+                SelectItem::Wildcard(_) => {
+                    if aggregating {
+                        return Err(sql_error!(
+                            GroupingError,
+                            "SELECT * is not allowed with GROUP BY or aggregates"
+                        ));
+                    }
+                    if from_scope.len() == 0 {
+                        return Err(sql_error!(
+                            SyntaxError,
+                            "SELECT * with no tables specified is not valid"
+                        ));
+                    }
+                    for (i, c) in from_scope.columns.iter().enumerate() {
+                        exprs.push(Expr::Column(i));
+                        out.push(c.clone());
+                    }
+                }
+                SelectItem::QualifiedWildcard(
+                    ast::SelectItemQualifiedWildcardKind::ObjectName(name),
+                    _,
+                ) => {
+                    let t = object_name(name)?;
+                    if aggregating {
+                        return Err(sql_error!(
+                            GroupingError,
+                            "{t}.* is not allowed with GROUP BY or aggregates"
+                        ));
+                    }
+                    let mut any = false;
+                    for (i, c) in from_scope.columns.iter().enumerate() {
+                        if c.table.as_deref() == Some(t.as_str()) {
+                            exprs.push(Expr::Column(i));
+                            out.push(c.clone());
+                            any = true;
+                        }
+                    }
+                    if !any {
+                        return Err(sql_error!(
+                            UndefinedTable,
+                            "missing FROM-clause entry for table \"{t}\""
+                        ));
+                    }
+                }
+                other => return Err(Error::unsupported(format!("select item {other}"))),
+            }
+        }
+        let having = s
+            .having
+            .as_ref()
+            .map(|h| self.bind_expr(h, &item_scope))
+            .transpose()?;
+
+        // ORDER BY keys: output columns by position or alias, else expressions over the input
+        // (computed as hidden trailing columns and dropped after sorting).
+        let visible = exprs.len();
+        let mut keys = Vec::new();
+        let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
+        for o in order_by {
+            let by_output = {
+                let out_scope = Scope::new(out.clone());
+                self.output_reference(&o.expr, &out_scope)?
+            };
+            let expr = match by_output {
+                Some(i) => Expr::Column(i),
+                None => {
+                    let bound = self.bind_expr(&o.expr, &item_scope)?;
+                    match exprs.iter().position(|e| *e == bound) {
+                        Some(i) => Expr::Column(i),
+                        None if distinct => {
+                            return Err(sql_error!(
+                                InvalidParameterValue,
+                                "for SELECT DISTINCT, ORDER BY expressions must appear in select list"
+                            ));
+                        }
+                        None => {
+                            exprs.push(bound);
+                            Expr::Column(exprs.len() - 1)
+                        }
+                    }
+                }
+            };
+            keys.push(sort_key(expr, &o.options));
+        }
+
+        if let Some(ctx) = self.agg.take() {
+            let aggregates = ctx.aggregates.into_iter().map(|(_, a)| a).collect();
+            plan = Plan::Aggregate {
+                input: Box::new(plan),
+                group_by: ctx.group_exprs,
+                aggregates,
+            };
+            if let Some(h) = having {
+                plan = Plan::Filter {
+                    input: Box::new(plan),
+                    predicate: h.fold(),
+                };
+            }
+        } else if having.is_some() {
+            return Err(sql_error!(
+                GroupingError,
+                "HAVING requires GROUP BY or an aggregate"
+            ));
+        }
+        let input_scope_for_types = if aggregating { None } else { Some(&from_scope) };
+        for (c, e) in out.iter_mut().zip(&exprs) {
+            if c.data_type.is_none() {
+                c.data_type =
+                    input_scope_for_types
+                        .and_then(|sc| type_of(e, sc))
+                        .or_else(|| match e {
+                            Expr::Literal(v) => v.data_type(),
+                            _ => None,
+                        });
+            }
+        }
+        plan = Plan::Project {
+            input: Box::new(plan),
+            exprs: exprs.into_iter().map(Expr::fold).collect(),
+        };
+        match &s.distinct {
+            None | Some(ast::Distinct::All) => {}
+            Some(ast::Distinct::Distinct) => {
+                plan = Plan::Distinct {
+                    input: Box::new(plan),
+                }
+            }
+            Some(ast::Distinct::On(_)) => return Err(Error::unsupported("DISTINCT ON")),
+        }
+        if !keys.is_empty() {
+            plan = Plan::Sort {
+                input: Box::new(plan),
+                keys,
+            };
+        }
+        if plan.width() > visible {
+            plan = Plan::Project {
+                input: Box::new(plan),
+                exprs: (0..visible).map(Expr::Column).collect(),
+            };
+        }
+        Ok((plan, Scope::new(out)))
+    }
+}
+
+fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
+    let descending = matches!(options.sort, Some(ast::OrderBySort::Desc));
+    // PostgreSQL: NULLs are larger than every value, so last ascending and first descending.
+    let nulls_first = options.nulls_first.unwrap_or(descending);
+    SortKey {
+        expr,
+        descending,
+        nulls_first,
+    }
+}
+
+fn select_item_expr(items: &[SelectItem], k: i64) -> Result<&ast::Expr> {
+    match usize::try_from(k)
+        .ok()
+        .and_then(|k| k.checked_sub(1))
+        .and_then(|i| items.get(i))
+    {
+        Some(SelectItem::UnnamedExpr(e)) | Some(SelectItem::ExprWithAlias { expr: e, .. }) => Ok(e),
+        _ => Err(sql_error!(
+            InvalidParameterValue,
+            "GROUP BY position {k} is not in select list"
+        )),
+    }
+}
+
+fn alias_expr<'s>(items: &'s [SelectItem], name: &str) -> Option<&'s ast::Expr> {
+    items.iter().find_map(|i| match i {
+        SelectItem::ExprWithAlias { expr, alias } if ident(alias) == name => Some(expr),
+        _ => None,
+    })
+}
+
+/// The output name PostgreSQL gives an unaliased select item.
+fn column_name(e: &ast::Expr) -> String {
+    match e {
+        ast::Expr::Identifier(id) => ident(id),
+        ast::Expr::CompoundIdentifier(ids) => ids.last().map(ident).unwrap_or_default(),
+        ast::Expr::Function(f) => object_name(&f.name).unwrap_or_else(|_| "?column?".into()),
+        ast::Expr::Cast { expr, .. } => column_name(expr),
+        ast::Expr::Nested(inner) => column_name(inner),
+        ast::Expr::Case { .. } => "case".into(),
+        _ => "?column?".into(),
+    }
+}
+
+fn select_item_has_aggregate(item: &SelectItem) -> bool {
+    match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+            expr_has_aggregate(e)
+        }
+        _ => false,
+    }
+}
+
+/// Whether an expression calls an aggregate outside any subquery.
+fn expr_has_aggregate(e: &ast::Expr) -> bool {
+    use ast::Expr as E;
+    let any = |es: &[&ast::Expr]| es.iter().any(|x| expr_has_aggregate(x));
+    match e {
+        E::Function(f) => {
+            if object_name(&f.name).is_ok_and(|n| crate::plan::AggFunc::from_name(&n).is_some()) {
+                return true;
+            }
+            match &f.args {
+                ast::FunctionArguments::List(list) => list.args.iter().any(|a| match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) => {
+                        expr_has_aggregate(x)
+                    }
+                    _ => false,
+                }),
+                _ => false,
+            }
+        }
+        E::BinaryOp { left, right, .. } => any(&[left, right]),
+        E::UnaryOp { expr, .. } | E::Nested(expr) | E::Cast { expr, .. } => {
+            expr_has_aggregate(expr)
+        }
+        E::IsNull(x)
+        | E::IsNotNull(x)
+        | E::IsTrue(x)
+        | E::IsFalse(x)
+        | E::IsNotTrue(x)
+        | E::IsNotFalse(x) => expr_has_aggregate(x),
+        E::IsDistinctFrom(a, b) | E::IsNotDistinctFrom(a, b) => any(&[a, b]),
+        E::Between {
+            expr, low, high, ..
+        } => any(&[expr, low, high]),
+        E::Like { expr, pattern, .. } | E::ILike { expr, pattern, .. } => any(&[expr, pattern]),
+        E::In { expr, target, .. } => {
+            expr_has_aggregate(expr)
+                || matches!(target, ast::InTarget::List(list) if list.iter().any(expr_has_aggregate))
+        }
+        E::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            operand.as_deref().is_some_and(expr_has_aggregate)
+                || conditions
+                    .iter()
+                    .any(|w| expr_has_aggregate(&w.condition) || expr_has_aggregate(&w.result))
+                || else_result.as_deref().is_some_and(expr_has_aggregate)
+        }
+        _ => false,
+    }
+}
