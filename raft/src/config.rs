@@ -40,6 +40,12 @@ pub struct Config {
     pub max_pending_reads: usize,
     /// Index the application has applied (restart). `0` means "from the snapshot".
     pub applied: Index,
+    /// Serve reads at the leader without a heartbeat round while its lease holds (see the
+    /// `lease` module for the clock assumption). Requires `check_quorum`. Must be the same on
+    /// every node: it also makes a restarted node ignore vote requests for an election timeout.
+    pub lease_reads: bool,
+    /// Bound on how much longer one node's tick may last than another's, in percent.
+    pub max_clock_drift_pct: u64,
     /// Voters of a brand-new cluster. Used only when the storage is empty; leave empty for a node
     /// that joins an existing cluster (it learns the membership from the log or a snapshot).
     pub bootstrap_voters: Vec<NodeId>,
@@ -66,6 +72,8 @@ impl Config {
             max_pending_reads: 1024,
             applied: 0,
             bootstrap_voters: Vec::new(),
+            lease_reads: false,
+            max_clock_drift_pct: 10,
         }
     }
 
@@ -93,6 +101,11 @@ impl Config {
         if self.snapshot_chunk_bytes == 0 || self.max_committed_per_ready == 0 {
             return Err(Error::Config(
                 "snapshot_chunk_bytes and max_committed_per_ready must be >= 1".into(),
+            ));
+        }
+        if self.lease_reads && (!self.check_quorum || self.max_clock_drift_pct >= 50) {
+            return Err(Error::Config(
+                "lease_reads needs check_quorum and max_clock_drift_pct < 50".into(),
             ));
         }
         if self.max_uncommitted_entries == 0 || self.max_pending_reads == 0 {

@@ -44,6 +44,7 @@ impl Raft {
             transfer_elapsed_ticks: 0,
             heartbeat_elapsed_ticks: 0,
             reads: ReadOnly::default(),
+            lease: crate::lease::Lease::default(),
             // Conservative: any membership change in the uncommitted tail blocks a new one.
             pending_conf_index: last,
         }));
@@ -104,8 +105,10 @@ impl Raft {
 
     pub(crate) fn bcast_heartbeat(&mut self) {
         let commit = self.log.commit();
+        let now = self.tick_count;
         let ls = self.ls();
-        let read_seq = ls.reads.last_seq();
+        let read_seq = ls.reads.next_heartbeat_seq();
+        ls.lease.record_sent(read_seq, now);
         let targets: Vec<(NodeId, Index)> = ls
             .progress
             .iter_mut()
@@ -272,6 +275,7 @@ impl Raft {
                 }
                 let behind = pr.match_index < last;
                 ls.reads.ack(from, read_seq);
+                ls.lease.record_ack(from, read_seq);
                 let confirmed = ls.reads.take_confirmed(&voters);
                 for r in confirmed {
                     self.respond_read(r.ctx, r.origin, r.index);
@@ -364,6 +368,7 @@ impl Raft {
             && caught_up
             && ls.transferee == Some(from)
         {
+            self.ls().lease.void = true;
             self.send(from, MessageBody::TimeoutNow);
         }
     }
@@ -462,13 +467,36 @@ impl Raft {
             ls.reads.waiting.push_back((ctx, origin));
             return Ok(());
         }
-        if single {
+        if single || self.lease_valid() {
+            #[cfg(test)]
+            if !single {
+                LEASE_READS.with(|c| c.set(c.get() + 1));
+            }
             self.respond_read(ctx, origin, commit);
             return Ok(());
         }
+        let ls = self.ls();
         ls.reads.add(ctx, origin, commit, id);
         self.bcast_heartbeat();
         Ok(())
+    }
+
+    /// Whether this leader may serve a read from its lease (see `lease.rs`).
+    pub(crate) fn lease_valid(&mut self) -> bool {
+        if !self.cfg.lease_reads {
+            return false;
+        }
+        let lease_ticks = (self.cfg.election_timeout_ticks * (100 - self.cfg.max_clock_drift_pct)
+            / 100)
+            .saturating_sub(2);
+        let (id, now) = (self.id, self.tick_count);
+        let voters = self.membership.voters.clone();
+        let ls = self.ls();
+        !ls.lease.void
+            && ls
+                .lease
+                .start_tick(&voters, id, now)
+                .is_some_and(|start| now < start + lease_ticks)
     }
 
     fn respond_read(&mut self, ctx: u64, origin: NodeId, index: Index) {
@@ -500,6 +528,7 @@ impl Raft {
         ls.transfer_elapsed_ticks = 0;
         let caught_up = ls.progress.get(&to).is_some_and(|p| p.match_index == last);
         if caught_up {
+            self.ls().lease.void = true;
             self.send(to, MessageBody::TimeoutNow);
         } else {
             self.send_append(to, true);
@@ -560,6 +589,8 @@ impl Raft {
 
 #[cfg(test)]
 thread_local! {
+    /// Reads served from a leader lease (test statistics).
+    pub(crate) static LEASE_READS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// How often the injected bug committed an entry the correct rule would not have.
     pub(crate) static BUG_HITS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }

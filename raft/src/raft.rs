@@ -27,6 +27,8 @@ pub(crate) struct LeaderState {
     pub heartbeat_elapsed_ticks: u64,
     /// Pending ReadIndex requests.
     pub reads: ReadOnly,
+    /// Leader lease bookkeeping (used only with `lease_reads`).
+    pub lease: crate::lease::Lease,
     /// Index of the latest membership change in the log; a new one is refused until it commits.
     pub pending_conf_index: Index,
 }
@@ -72,6 +74,11 @@ pub struct Raft {
     pub(crate) election_elapsed_ticks: u64,
     /// Current randomized election timeout, in `[timeout, 2 * timeout)`.
     randomized_timeout_ticks: u64,
+    /// Ticks since this node started (its local clock).
+    pub(crate) tick_count: u64,
+    /// With `lease_reads`: ticks left during which a freshly started node ignores vote requests,
+    /// because before its restart it may have acknowledged a heartbeat some lease counts on.
+    vote_block_ticks: u64,
     /// Outgoing messages, handed out in the next `Ready` (after persistence).
     pub(crate) msgs: Vec<Message>,
     /// Confirmed reads of this node, handed out in the next `Ready`.
@@ -154,6 +161,12 @@ impl Raft {
             role: RoleState::Follower,
             election_elapsed_ticks: 0,
             randomized_timeout_ticks,
+            tick_count: 0,
+            vote_block_ticks: if cfg.lease_reads {
+                cfg.election_timeout_ticks
+            } else {
+                0
+            },
             msgs: Vec::new(),
             read_states: Vec::new(),
             snapshot,
@@ -243,6 +256,8 @@ impl Raft {
 
     /// Advance time by one tick.
     pub(crate) fn tick(&mut self) {
+        self.tick_count += 1;
+        self.vote_block_ticks = self.vote_block_ticks.saturating_sub(1);
         match self.role {
             RoleState::Leader(_) => self.tick_leader(),
             _ => {
@@ -266,7 +281,7 @@ impl Raft {
                     let in_lease = self.cfg.check_quorum
                         && self.leader.is_some()
                         && self.election_elapsed_ticks < self.cfg.election_timeout_ticks;
-                    if in_lease && !forced {
+                    if (in_lease || self.vote_block_ticks > 0) && !forced {
                         // We heard from a leader recently: a (pre-)candidate cannot disrupt it.
                         return Ok(());
                     }
@@ -400,6 +415,8 @@ impl Raft {
                 )
             });
         }
+        // Only heartbeats sent under the new membership count towards a lease.
+        ls.lease.epoch_seq = ls.reads.last_seq() + 1;
         if ls.transferee.is_some_and(|t| !self.membership.is_voter(t)) {
             ls.transferee = None;
         }

@@ -48,6 +48,12 @@ impl ReadOnly {
         self.last_seq
     }
 
+    /// A new heartbeat sequence number (heartbeats confirm every read queued before them).
+    pub fn next_heartbeat_seq(&mut self) -> u64 {
+        self.last_seq += 1;
+        self.last_seq
+    }
+
     /// Queue a read at `index`; `self_id` acknowledges it at once. Returns its sequence.
     pub fn add(&mut self, ctx: u64, origin: NodeId, index: Index, self_id: NodeId) -> u64 {
         self.last_seq += 1;

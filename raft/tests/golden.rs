@@ -6,7 +6,7 @@
 //!
 //! Commands (nodes are numbered from 1):
 //! - `cluster n=3 [extra=4,5] [prevote=false] [checkquorum=false] [forward=false] [batch=N]
-//!   [chunk=N]`: a fresh cluster; `extra` nodes run but are not in the bootstrap membership.
+//!   [chunk=N] [lease=true]`: a fresh cluster; `extra` nodes run but are not in the bootstrap membership.
 //!   Election timeouts are fixed by the node's seed, so runs are deterministic.
 //! - `campaign N`, `tick N [count]`, `propose N data`, `read N ctx`, `transfer N to`,
 //!   `conf N add-learner|add-voter|remove ID`, `compact N`: drive one node.
@@ -60,6 +60,7 @@ impl Cluster {
             if let Some(b) = args.get("batch") {
                 cfg.max_msg_entries = b.parse().unwrap();
             }
+            cfg.lease_reads = args.get("lease").is_some_and(|v| v == "true");
             if let Some(b) = args.get("chunk") {
                 cfg.snapshot_chunk_bytes = b.parse().unwrap();
             }
@@ -413,6 +414,7 @@ golden!(
     leader_transfer,
     membership_change,
     proposal_redirect,
+    lease_read,
 );
 
 #[test]

@@ -164,6 +164,7 @@ pub(crate) struct Sim {
     /// Cluster-wide protocol options drawn per seed.
     pre_vote: bool,
     check_quorum: bool,
+    lease_reads: bool,
     max_delay_ticks: u64,
     tick: u64,
     /// Logical time of client events (strictly increasing).
@@ -222,6 +223,7 @@ impl Sim {
         let max_delay_ticks = rng.range(0, 4);
         let pre_vote = rng.chance(3, 4);
         let check_quorum = rng.chance(3, 4);
+        let lease_reads = check_quorum && rng.chance(1, 2);
         let mut sim = Sim {
             seed,
             opts,
@@ -233,6 +235,7 @@ impl Sim {
             dup_pct,
             pre_vote,
             check_quorum,
+            lease_reads,
             max_delay_ticks,
             tick: 0,
             now: 0,
@@ -267,6 +270,8 @@ impl Sim {
         c.forward_proposals = self.rng.chance(1, 2);
         c.pre_vote = self.pre_vote;
         c.check_quorum = self.check_quorum;
+        c.lease_reads = self.lease_reads;
+        c.max_clock_drift_pct = 10;
         c
     }
 
@@ -658,8 +663,10 @@ impl Sim {
 
     fn tick_all(&mut self) -> Check {
         for i in 0..self.nodes.len() {
-            // Clock drift: a slow node misses some ticks.
-            if self.rng.chance(self.nodes[i].slow_clock_pct, 100) {
+            // Clock drift: a slow node misses `slow_clock_pct` percent of ticks, evenly spread
+            // (so drift stays within the bound over any election timeout).
+            let pct = self.nodes[i].slow_clock_pct;
+            if self.tick * pct / 100 != (self.tick + 1) * pct / 100 {
                 continue;
             }
             if let Some(raw) = self.nodes[i].raw.as_mut() {

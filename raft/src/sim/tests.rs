@@ -46,6 +46,8 @@ fn run_many(opts: SimOptions, default: u64) {
             ),
         }
     }
+    let lease_reads = crate::leader::LEASE_READS.with(|c| c.get());
+    eprintln!("reads served from a leader lease: {lease_reads}");
     eprintln!(
         "simulated {} seeds ({opts:?}) in {:.1?}: {} messages, {} acknowledged writes, {} linearizable reads, {} crashes, {} snapshots installed, {} transfers started, {} membership changes proposed, slowest convergence after healing {} ticks",
         seeds.len(),
