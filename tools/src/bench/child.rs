@@ -3,7 +3,8 @@
 //!
 //! The parent runs `chronos bench kv --workload G [--engine E] --child-dir D ...`; the child
 //! prints progress on stderr and tab-separated lines on stdout:
-//! `result <workload> <ops> <seconds>`, `rss <VmHWM KiB> <peak RssAnon KiB>`, `note <text>`.
+//! `result <engine> <workload> <ops> <seconds>`, `rss <VmHWM KiB> <peak RssAnon KiB>` and
+//! `note <text>`. The engine of a result is `disk` for the raw fsync probe.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -23,10 +24,10 @@ pub enum Group {
     Fillseq,
     /// fillrandom, then readrandom and a full scan of what it wrote.
     Random,
-    /// Synced single-key commits from 1, 8, 64 writers (a fresh store for each).
+    /// The disk's raw append + fdatasync rate, then synced single-key commits from 1, 8 and
+    /// 64 writers (a fresh store for each): the probe runs right before the engine, so the
+    /// two see the same disk weather.
     Durable,
-    /// The disk's raw append + fdatasync rate (no engine).
-    Fsync,
     /// Load `--memory-keys` keys in batches and read some back: does memory stay bounded?
     Memory,
 }
@@ -36,8 +37,7 @@ impl Group {
         match self {
             Group::Fillseq => "fillseq",
             Group::Random => "fillrandom+readrandom+scan",
-            Group::Durable => "durable writes",
-            Group::Fsync => "raw fsync",
+            Group::Durable => "raw fsync + durable writes",
             Group::Memory => "memory",
         }
     }
@@ -46,7 +46,8 @@ impl Group {
 /// What a child reported.
 #[derive(Debug, Default)]
 pub struct ChildReport {
-    pub results: Vec<(String, u64, f64)>,
+    /// (engine, workload, ops, seconds).
+    pub results: Vec<(String, String, u64, f64)>,
     /// Peak RSS (`VmHWM`) and peak anonymous RSS (sampled), in KiB.
     pub rss_kib: Option<(u64, u64)>,
     pub notes: Vec<String>,
@@ -55,7 +56,7 @@ pub struct ChildReport {
 /// Runs one child and collects its report; its stderr (progress) goes to ours.
 pub fn spawn(
     args: &KvBenchArgs,
-    engine: Option<EngineKind>,
+    engine: EngineKind,
     group: Group,
     dir: &Path,
 ) -> Result<ChildReport> {
@@ -71,11 +72,9 @@ pub fn spawn(
         .args(["--writers", &writers.join(",")])
         .args(["--memory-keys", &args.memory_keys.to_string()])
         .args(["--seed", &args.seed.to_string()])
+        .args(["--engine", engine.name()])
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
-    if let Some(e) = engine {
-        cmd.args(["--engine", e.name()]);
-    }
     let out = cmd.output().context("starting a benchmark child")?;
     if !out.status.success() {
         bail!("child exited with {}", out.status);
@@ -88,7 +87,6 @@ fn clap_name(group: Group) -> &'static str {
         Group::Fillseq => "fillseq",
         Group::Random => "random",
         Group::Durable => "durable",
-        Group::Fsync => "fsync",
         Group::Memory => "memory",
     }
 }
@@ -98,11 +96,12 @@ fn parse(stdout: &str) -> Result<ChildReport> {
     for line in stdout.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
         match fields.as_slice() {
-            ["result", name, ops, secs] => {
-                report
-                    .results
-                    .push((name.to_string(), ops.parse()?, secs.parse()?));
-            }
+            ["result", engine, name, ops, secs] => report.results.push((
+                engine.to_string(),
+                name.to_string(),
+                ops.parse()?,
+                secs.parse()?,
+            )),
             ["rss", hwm, anon] => report.rss_kib = Some((hwm.parse()?, anon.parse()?)),
             ["note", text] => report.notes.push(text.to_string()),
             _ => bail!("unexpected line from a benchmark child: {line:?}"),
@@ -112,7 +111,7 @@ fn parse(stdout: &str) -> Result<ChildReport> {
 }
 
 /// The child side: runs `group` on `engine` in `dir`, printing the report on stdout.
-pub fn run(args: &KvBenchArgs, engine: Option<EngineKind>, group: Group, dir: &Path) -> Result<()> {
+pub fn run(args: &KvBenchArgs, engine: EngineKind, group: Group, dir: &Path) -> Result<()> {
     let stop = AtomicBool::new(false);
     let peak_anon = AtomicU64::new(0);
     std::thread::scope(|scope| -> Result<()> {
@@ -126,18 +125,10 @@ pub fn run(args: &KvBenchArgs, engine: Option<EngineKind>, group: Group, dir: &P
     Ok(())
 }
 
-fn run_group(
-    args: &KvBenchArgs,
-    engine: Option<EngineKind>,
-    group: Group,
-    dir: &Path,
-) -> Result<()> {
+fn run_group(args: &KvBenchArgs, engine: EngineKind, group: Group, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir)?;
-    let label = engine.map_or("disk", EngineKind::name);
-    let open = |sub: &str, durable: bool| -> Result<Box<dyn Engine>> {
-        let kind = engine.context("this workload needs --engine")?;
-        kind.open(&dir.join(sub), durable)
-    };
+    let label = engine.name();
+    let open = |sub: &str, durable: bool| engine.open(&dir.join(sub), durable);
     let (n, seed) = (args.keys, args.seed);
     match group {
         Group::Fillseq => {
@@ -160,6 +151,9 @@ fn run_group(
             describe(label, e.as_ref());
         }
         Group::Durable => {
+            for m in workloads::raw_fsync(dir, args.sync_writes)? {
+                emit("disk", &m);
+            }
             let cap = Duration::from_secs_f64(args.sync_seconds);
             for &w in &args.writers {
                 let e = open(&format!("sync-{w}"), true)?;
@@ -170,7 +164,6 @@ fn run_group(
                 describe(label, e.as_ref());
             }
         }
-        Group::Fsync => emit(label, &workloads::raw_fsync(dir, args.sync_writes)?),
         Group::Memory => {
             let e = open("memory", false)?;
             let m = args.memory_keys;
@@ -195,7 +188,7 @@ fn emit(engine: &str, m: &Measured) {
         m.elapsed.as_secs_f64()
     );
     println!(
-        "result\t{}\t{}\t{}",
+        "result\t{engine}\t{}\t{}\t{}",
         m.workload,
         m.ops,
         m.elapsed.as_secs_f64()
@@ -236,9 +229,10 @@ mod tests {
 
     #[test]
     fn parses_child_reports() {
-        let r = parse("result\tfillseq\t1000\t0.5\nnote\tL0:1\nrss\t2048\t1024\n")
+        let r = parse("result\tdisk\traw fsync\t1000\t0.5\nnote\tL0:1\nrss\t2048\t1024\n")
             .expect("well-formed report");
-        assert_eq!(r.results, vec![("fillseq".to_string(), 1000, 0.5)]);
+        let expected = ("disk".to_string(), "raw fsync".to_string(), 1000, 0.5);
+        assert_eq!(r.results, vec![expected]);
         assert_eq!(r.rss_kib, Some((2048, 1024)));
         assert_eq!(r.notes, vec!["L0:1".to_string()]);
         assert!(parse("garbage").is_err());

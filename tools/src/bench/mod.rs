@@ -14,7 +14,10 @@
 //!   early after `--sync-seconds`), on a fresh store per W; W is 1, 8 and 64 by default. The
 //!   rate with many writers over the rate with one shows group commit at work.
 //! - `raw fsync`: append 4 KiB + `fdatasync`, `--sync-writes` times, in the same directory: the
-//!   most a single writer waiting for its own sync can commit.
+//!   most a single writer waiting for its own sync can commit. It runs right before each
+//!   engine's synced writes (same process, same disk weather); the table shows the median of
+//!   all probes. `raw fsync overwrite` then rewrites the same blocks (+ `fdatasync`): the
+//!   cheaper, steadier case of a log that reuses its file's blocks, for reference.
 //! - Memory: peak RSS (`VmHWM`) and sampled peak anonymous RSS of each engine's process;
 //!   `--memory-keys N` also loads N keys in batches and reads some back, to show that memory
 //!   stays bounded (memtables + filters + indexes) as data grows.
@@ -22,7 +25,8 @@
 //! # How
 //! The parent process runs each (engine, workload group) in a child process of this binary
 //! (hidden `--workload`/`--engine`/`--child-dir` flags) so that peak RSS is per engine; each
-//! child gets a fresh directory in a temporary folder under `--dir`, removed afterwards. Each
+//! child gets a fresh directory in a temporary folder under `--dir`, removed afterwards, and
+//! the parent runs `sync` first so that no child pays for the previous one's writeback. Each
 //! measurement is repeated `--runs` times with the engine order rotated, and the tables show
 //! medians. Peers (SQLite in WAL mode, fjall) are compiled in only with the `peers` feature.
 //! Nothing here asserts timings; the targets are printed as met or missed.
@@ -99,7 +103,10 @@ pub struct KvBenchArgs {
 pub fn run(args: BenchArgs) -> Result<()> {
     match args.command {
         BenchCommand::Kv(kv) => match (kv.workload, &kv.child_dir) {
-            (Some(group), Some(dir)) => child::run(&kv, kv.engine, group, dir),
+            (Some(group), Some(dir)) => {
+                let engine = kv.engine.context("--workload needs --engine")?;
+                child::run(&kv, engine, group, dir)
+            }
             (Some(_), None) => anyhow::bail!("--workload needs --child-dir"),
             (None, _) => run_kv(&kv),
         },
@@ -146,17 +153,12 @@ fn run_kv(args: &KvBenchArgs) -> Result<()> {
     );
 
     let mut results = Results::default();
-    let groups = [Group::Fsync, Group::Durable, Group::Fillseq, Group::Random];
+    let groups = [Group::Durable, Group::Fillseq, Group::Random];
     for run in 0..args.runs {
         let mut order = engines.clone();
         order.rotate_left(run % engines.len().max(1));
         for group in groups {
-            let steps: Vec<Option<EngineKind>> = if group == Group::Fsync {
-                vec![None]
-            } else {
-                order.iter().copied().map(Some).collect()
-            };
-            for engine in steps {
+            for &engine in &order {
                 step(args, &mut results, tmp.path(), run, engine, group);
             }
         }
@@ -168,7 +170,7 @@ fn run_kv(args: &KvBenchArgs) -> Result<()> {
                 &mut results,
                 tmp.path(),
                 args.runs,
-                Some(engine),
+                engine,
                 Group::Memory,
             );
         }
@@ -186,10 +188,10 @@ fn step(
     results: &mut Results,
     tmp: &std::path::Path,
     run: usize,
-    engine: Option<EngineKind>,
+    engine: EngineKind,
     group: Group,
 ) {
-    let label = engine.map_or("disk", EngineKind::name);
+    let label = engine.name();
     let run_label = if group == Group::Memory {
         "memory".to_string()
     } else {
@@ -197,6 +199,7 @@ fn step(
     };
     eprintln!("[{run_label}] {label}: {}", group.name());
     let dir = tmp.join(format!("r{run}-{label}-{group:?}"));
+    quiesce();
     let outcome = child::spawn(args, engine, group, &dir);
     if let Err(e) = std::fs::remove_dir_all(&dir)
         && e.kind() != std::io::ErrorKind::NotFound
@@ -205,8 +208,8 @@ fn step(
     }
     match outcome {
         Ok(report) => {
-            for (workload, ops, secs) in &report.results {
-                results.add_rate(workload, label, *ops as f64 / secs.max(1e-9));
+            for (engine, workload, ops, secs) in &report.results {
+                results.add_rate(workload, engine, *ops as f64 / secs.max(1e-9));
             }
             if let Some(kib) = report.rss_kib {
                 eprintln!(
@@ -214,9 +217,7 @@ fn step(
                     mib(kib.0),
                     mib(kib.1)
                 );
-                if engine.is_some() {
-                    results.add_rss(label, group.name(), kib);
-                }
+                results.add_rss(label, group.name(), kib);
             }
             if group == Group::Memory {
                 for note in report.notes {
@@ -232,6 +233,14 @@ fn step(
                 .failures
                 .push(format!("[{run_label}] {label} {}: {e:#}", group.name()));
         }
+    }
+}
+
+/// Writes back every dirty page system-wide (`sync(1)`), so that the next child does not pay
+/// for the previous one's buffered writes. Best effort: a missing `sync` only adds noise.
+fn quiesce() {
+    if let Err(e) = std::process::Command::new("sync").status() {
+        eprintln!("warning: could not run `sync` between steps: {e}");
     }
 }
 

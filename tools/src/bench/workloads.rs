@@ -234,25 +234,39 @@ pub fn durable(
     })
 }
 
-/// The disk's own limit: append 4 KiB and `fdatasync`, `n` times, to a file in `dir`.
-pub fn raw_fsync(dir: &Path, n: u64) -> Result<Measured> {
-    use std::io::Write;
+/// The disk's own limit: append 4 KiB and `fdatasync`, `n` times, to a new file in `dir`
+/// (`raw fsync`, what a log that grows its file pays); then the same over the blocks just
+/// written (`raw fsync overwrite`, what a log that reuses its file's blocks pays).
+pub fn raw_fsync(dir: &Path, n: u64) -> Result<[Measured; 2]> {
+    use std::io::{Seek, SeekFrom, Write};
     let path = dir.join("fsync-probe");
     let mut file = std::fs::File::create(&path).with_context(|| format!("creating {path:?}"))?;
     let block = [0x5au8; 4096];
-    let start = Instant::now();
-    for _ in 0..n {
-        file.write_all(&block)?;
-        file.sync_data()?;
-    }
-    let elapsed = start.elapsed();
+    let timed = |file: &mut std::fs::File| -> Result<Duration> {
+        let start = Instant::now();
+        for _ in 0..n {
+            file.write_all(&block)?;
+            file.sync_data()?;
+        }
+        Ok(start.elapsed())
+    };
+    let append = timed(&mut file)?;
+    file.seek(SeekFrom::Start(0))?;
+    let overwrite = timed(&mut file)?;
     drop(file);
     std::fs::remove_file(&path)?;
-    Ok(Measured {
-        workload: "raw fsync".into(),
-        ops: n,
-        elapsed,
-    })
+    Ok([
+        Measured {
+            workload: "raw fsync".into(),
+            ops: n,
+            elapsed: append,
+        },
+        Measured {
+            workload: "raw fsync overwrite".into(),
+            ops: n,
+            elapsed: overwrite,
+        },
+    ])
 }
 
 /// Loads `n` scattered keys in buffered batches of [`LOAD_BATCH`] (for the memory check).
