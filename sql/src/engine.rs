@@ -117,8 +117,64 @@ pub struct Session {
 }
 
 fn parse(sql: &str) -> Result<Vec<Statement>> {
-    Parser::parse_sql(&PostgreSqlDialect {}, sql)
+    let sql = rewrite_empty_in_lists(sql);
+    Parser::parse_sql(&PostgreSqlDialect {}, &sql)
         .map_err(|e| Error::new(SqlState::SyntaxError, e.to_string()))
+}
+
+/// `x IN ()` (an empty list, as SQLite allows; the parser does not) becomes `x IN (SELECT
+/// NULL WHERE FALSE)`, which means the same: false, and NOT IN true, for every x. Quoted
+/// strings and identifiers are left alone.
+fn rewrite_empty_in_lists(sql: &str) -> std::borrow::Cow<'_, str> {
+    let b = sql.as_bytes();
+    let mut out = String::new();
+    let (mut i, mut copied) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'i' | b'I'
+                if i + 1 < b.len()
+                    && b[i + 1].eq_ignore_ascii_case(&b'n')
+                    && (i == 0 || !is_word(b[i - 1]))
+                    && (i + 2 == b.len() || !is_word(b[i + 2])) =>
+            {
+                let mut j = i + 2;
+                while j < b.len() && b[j].is_ascii_whitespace() {
+                    j += 1;
+                }
+                if j < b.len() && b[j] == b'(' {
+                    let mut k = j + 1;
+                    while k < b.len() && b[k].is_ascii_whitespace() {
+                        k += 1;
+                    }
+                    if k < b.len() && b[k] == b')' {
+                        out.push_str(&sql[copied..j]);
+                        out.push_str("(SELECT NULL WHERE FALSE)");
+                        copied = k + 1;
+                        i = k + 1;
+                        continue;
+                    }
+                }
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    if copied == 0 {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    out.push_str(&sql[copied..]);
+    std::borrow::Cow::Owned(out)
+}
+
+fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
 }
 
 impl Session {
@@ -343,6 +399,27 @@ fn statement_kind(st: &Statement) -> String {
     let text = st.to_string();
     let words: Vec<&str> = text.split_whitespace().take(2).collect();
     words.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_empty_in_lists;
+
+    #[test]
+    fn empty_in_lists_become_empty_subqueries() {
+        assert_eq!(
+            rewrite_empty_in_lists("SELECT 1 IN ()"),
+            "SELECT 1 IN (SELECT NULL WHERE FALSE)"
+        );
+        assert_eq!(
+            rewrite_empty_in_lists("x NOT IN ( ) AND y in(1)"),
+            "x NOT IN (SELECT NULL WHERE FALSE) AND y in(1)"
+        );
+        assert_eq!(
+            rewrite_empty_in_lists("SELECT 'IN ()', join_in ()"),
+            "SELECT 'IN ()', join_in ()"
+        );
+    }
 }
 
 /// Used by DDL to evaluate DEFAULT expressions and by DML.

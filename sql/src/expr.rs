@@ -790,6 +790,11 @@ fn in_values<'a>(
     items: impl Iterator<Item = &'a Value>,
     negated: bool,
 ) -> Result<Value> {
+    // Over an empty set IN is false (and NOT IN true) even for a NULL operand.
+    let mut items = items.peekable();
+    if items.peek().is_none() {
+        return Ok(Value::Boolean(negated));
+    }
     if v.is_null() {
         return Ok(Value::Null);
     }
