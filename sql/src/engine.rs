@@ -401,6 +401,14 @@ fn statement_kind(st: &Statement) -> String {
     words.join(" ")
 }
 
+/// Used by DDL to evaluate DEFAULT expressions and by DML.
+pub(crate) fn parse_expr(sql: &str) -> Result<ast::Expr> {
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::new(SqlState::SyntaxError, e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::rewrite_empty_in_lists;
@@ -420,12 +428,4 @@ mod tests {
             "SELECT 'IN ()', join_in ()"
         );
     }
-}
-
-/// Used by DDL to evaluate DEFAULT expressions and by DML.
-pub(crate) fn parse_expr(sql: &str) -> Result<ast::Expr> {
-    Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_expr())
-        .map_err(|e| Error::new(SqlState::SyntaxError, e.to_string()))
 }
