@@ -77,7 +77,7 @@ pub fn run(args: SltArgs) -> anyhow::Result<ExitCode> {
                 }
                 if summary.failed > args.show_failures {
                     eprintln!(
-                        "{name}: ... and {} more failures",
+                        "{name}: {} more failed records not shown (see --show-failures)",
                         summary.failed - args.show_failures
                     );
                 }
