@@ -89,6 +89,11 @@ pub(crate) fn put_entry(e: &mut Enc, entry: &Entry) {
             e.u8(k);
             e.u64(*id);
         }
+        EntryPayload::Bootstrap(m) => {
+            e.u8(3);
+            put_ids(e, &m.voters);
+            put_ids(e, &m.learners);
+        }
     }
 }
 
@@ -107,6 +112,11 @@ pub(crate) fn get_entry(d: &mut Dec<'_>) -> Result<Entry, String> {
                 2 => ConfChange::RemoveNode(id),
                 k => return Err(format!("unknown conf change kind {k}")),
             })
+        }
+        3 => {
+            let voters = get_ids(d)?;
+            let learners = get_ids(d)?;
+            EntryPayload::Bootstrap(Membership { voters, learners })
         }
         k => return Err(format!("unknown payload kind {k}")),
     };
@@ -204,6 +214,11 @@ mod tests {
                 term: 4,
                 index: 11,
                 payload: EntryPayload::ConfChange(ConfChange::AddLearner(7)),
+            },
+            Entry {
+                term: 1,
+                index: 1,
+                payload: EntryPayload::Bootstrap(Membership::with_voters([1, 2, 3])),
             },
         ];
         for entry in &entries {

@@ -91,6 +91,7 @@ impl Raft {
             return;
         }
         let last_new = self.log.merge(prev_index, entries);
+        self.refresh_membership_from(prev_index + 1);
         let old = self.log.commit();
         if self.log.commit_to(commit.min(last_new)) {
             self.on_commit_advanced(old);

@@ -410,6 +410,10 @@ impl Raft {
 
     /// Called when the commit index moved while leader.
     pub(crate) fn leader_on_commit(&mut self) {
+        self.step_down_if_removed();
+        if !matches!(self.role, RoleState::Leader(_)) {
+            return;
+        }
         if self.log.term(self.log.commit()) != Some(self.term) {
             return;
         }
@@ -434,16 +438,24 @@ impl Raft {
                 limit,
             });
         }
+        let mut first_conf = None;
         for p in payloads {
             let index = self.log.last_index() + 1;
             if let EntryPayload::ConfChange(_) = p {
                 self.ls().pending_conf_index = index;
+                first_conf.get_or_insert(index);
             }
             self.log.append(Entry {
                 term: self.term,
                 index,
                 payload: p,
             });
+        }
+        // A configuration takes effect once appended.
+        if let Some(from) = first_conf
+            && self.refresh_membership_from(from)
+        {
+            self.on_membership_changed();
         }
         self.bcast_append();
         Ok(self.log.last_index())

@@ -46,11 +46,20 @@
 //! - **Leadership transfer.** The leader stops accepting proposals, brings the target up to date
 //!   and sends it `TimeoutNow`; the target campaigns at once, and voters ignore their lease for it.
 //! - **Membership** (`raft.rs`). One server at a time: add a learner (replicates, never counts),
-//!   promote it to voter, remove a node. A change takes effect when its entry commits; a leader
-//!   proposes one only after committing an entry of its own term and while no other change is
-//!   uncommitted. A leader that removes itself steps down after telling followers the commit.
-//!   A brand-new cluster writes its initial membership as committed entries `1..=n` at term 1
-//!   (identical on every initial member), so nodes added later learn it from the log.
+//!   promote it to voter, remove a node. As in the dissertation (§4.1), every node uses the latest
+//!   configuration *in its log*, committed or not, and falls back to the previous one if that
+//!   entry is truncated. (Adopting changes only on commit, as an earlier version of this crate
+//!   did, is unsafe once two changes are committed while a lagging node has both in its log but
+//!   knows neither is committed: it would win an election and commit with a majority of the
+//!   configuration two steps back.) A leader proposes a change only after committing an entry of
+//!   its own term and while no other change is uncommitted. A leader that removes itself keeps
+//!   leading, without counting itself, until the removal commits, then tells the followers the
+//!   commit index and steps down. Voters ignore vote requests from nodes that are not voters in
+//!   their configuration (a removed node cannot push terms up), and a follower always answers a
+//!   stale leader's append with its own term (so an inflated term cannot strand a node).
+//!   A brand-new cluster writes its initial membership as one committed entry at index 1, term 1
+//!   ([`EntryPayload::Bootstrap`], identical on every initial member), so nodes added later learn
+//!   it from the log and a torn write cannot leave half of it.
 //!
 //! # Data flow: the `Ready` cycle
 //!
@@ -91,6 +100,8 @@
 //! # Invariants
 //!
 //! - Terms never decrease; a node votes at most once per term, durably, before its vote leaves.
+//!   On restart the term is raised to the last log entry's term if a torn write lost the newer
+//!   hard state record (safe: a vote in a lost record was never sent).
 //! - At most one leader per term; a leader never overwrites or deletes its own entries.
 //! - Log matching: two logs holding an entry with the same index and term are identical up to it.
 //! - Leader completeness: an entry committed in a term is in the log of every later leader.
@@ -167,6 +178,7 @@ pub fn format_entry(e: &Entry) -> String {
         EntryPayload::ConfChange(ConfChange::AddVoter(id)) => format!("+v{id}"),
         EntryPayload::ConfChange(ConfChange::AddLearner(id)) => format!("+l{id}"),
         EntryPayload::ConfChange(ConfChange::RemoveNode(id)) => format!("-n{id}"),
+        EntryPayload::Bootstrap(m) => format!("boot({m})"),
     };
     format!("{}/{}:{}", e.index, e.term, p)
 }

@@ -10,9 +10,19 @@ use crate::message::{Message, MessageBody};
 use crate::progress::Progress;
 use crate::read_only::ReadOnly;
 use crate::types::{
-    ConfChange, Entry, EntryPayload, HardState, Index, Membership, NodeId, ReadState, Role,
-    Snapshot, SnapshotMeta, SoftState, Term,
+    Entry, EntryPayload, HardState, Index, Membership, NodeId, ReadState, Role, Snapshot,
+    SnapshotMeta, SoftState, Term,
 };
+
+/// Apply a configuration entry to `m`; returns whether `payload` was one.
+fn apply_config_entry(m: &mut Membership, payload: &EntryPayload) -> bool {
+    match payload {
+        EntryPayload::ConfChange(cc) => m.apply(*cc),
+        EntryPayload::Bootstrap(initial) => *m = initial.clone(),
+        _ => return false,
+    }
+    true
+}
 
 /// State only a leader has.
 #[derive(Clone, Debug)]
@@ -111,39 +121,45 @@ impl Raft {
         let mut hs = hs;
         let fresh = snapshot.is_none() && entries.is_empty() && hs == HardState::default();
         let log = if fresh && !cfg.bootstrap_voters.is_empty() {
-            // Bootstrap: every initial member writes the same committed entries 1..=n at term 1,
-            // one AddVoter each, so nodes that join later learn the initial membership from the
-            // log. They are not on disk yet: the first Ready hands them out.
-            let mut voters = cfg.bootstrap_voters.clone();
-            voters.sort_unstable();
-            voters.dedup();
+            // Bootstrap: every initial member writes the same committed entry at index 1, term 1,
+            // holding the initial membership, so nodes that join later learn it from the log. It
+            // is not on disk yet: the first Ready hands it out.
             let mut log = RaftLog::restore_from((0, 0), Vec::new(), 0, 0);
-            for (i, v) in voters.iter().enumerate() {
-                let payload = EntryPayload::ConfChange(ConfChange::AddVoter(*v));
-                log.append(Entry {
-                    term: 1,
-                    index: i as Index + 1,
-                    payload,
-                });
-            }
-            log.commit_to(voters.len() as Index);
+            let payload = EntryPayload::Bootstrap(Membership::with_voters(
+                cfg.bootstrap_voters.iter().copied(),
+            ));
+            log.append(Entry {
+                term: 1,
+                index: 1,
+                payload,
+            });
+            log.commit_to(1);
             hs = HardState {
                 term: 1,
                 vote: None,
-                commit: voters.len() as Index,
+                commit: 1,
             };
             log
         } else {
             RaftLog::restore_from(base, entries, hs.commit, cfg.applied)
         };
+        // A torn write can keep entries whose hard state record was lost. The term only grows:
+        // holding an entry of term t means this node already accepted a leader of term >= t.
+        // (A vote cast in a lost record was never sent: messages leave only after the sync.)
+        if log.last_term() > hs.term {
+            hs = HardState {
+                term: log.last_term(),
+                vote: None,
+                commit: hs.commit,
+            };
+        }
+        // A configuration takes effect as soon as it is in the log, committed or not (Raft
+        // dissertation §4.1), so the whole log counts, not just its committed prefix.
         let mut config_history = vec![(base.0, membership.clone())];
-        for i in log.first_index()..=log.commit() {
-            if let Some(Entry {
-                payload: EntryPayload::ConfChange(cc),
-                ..
-            }) = log.entry(i)
+        for i in log.first_index()..=log.last_index() {
+            if let Some(e) = log.entry(i)
+                && apply_config_entry(&mut membership, &e.payload)
             {
-                membership.apply(*cc);
                 config_history.push((i, membership.clone()));
             }
         }
@@ -285,6 +301,13 @@ impl Raft {
                         // We heard from a leader recently: a (pre-)candidate cannot disrupt it.
                         return Ok(());
                     }
+                    if !self.membership.is_voter(msg.from) {
+                        // Not a voter in our (latest) configuration, typically a removed node
+                        // that never learned it: it must not push the cluster's term up.
+                        // Ignoring a request is always safe; at worst a lagging voter delays
+                        // a newly added one's election until it catches up.
+                        return Ok(());
+                    }
                 }
                 match msg.body {
                     MessageBody::PreVote { .. }
@@ -298,11 +321,12 @@ impl Raft {
                 }
             } else if msg.term < self.term {
                 match msg.body {
-                    MessageBody::Append { .. } | MessageBody::Heartbeat { .. }
-                        if self.cfg.check_quorum || self.cfg.pre_vote =>
-                    {
-                        // A stale leader: with pre-vote/check-quorum our higher term may never
-                        // reach it otherwise, and we could never rejoin. Tell it our term.
+                    MessageBody::Append { .. } | MessageBody::Heartbeat { .. } => {
+                        // A stale leader (as in plain Raft, answer with our term so it steps
+                        // down). Our higher term may reach it no other way: voters ignore vote
+                        // requests in a lease or from non-voters, so without this a node with an
+                        // inflated term (say, a learner that believes it is a voter) could
+                        // never rejoin.
                         self.send(
                             msg.from,
                             MessageBody::AppendResponse {
@@ -371,31 +395,45 @@ impl Raft {
         }
     }
 
-    /// Commit index moved from `old` to the log's commit: adopt committed membership changes.
-    pub(crate) fn on_commit_advanced(&mut self, old: Index) {
-        let new = self.log.commit();
-        let mut changed = false;
-        for i in (old + 1).max(self.log.first_index())..=new {
-            if let Some(Entry {
-                payload: EntryPayload::ConfChange(cc),
-                ..
-            }) = self.log.entry(i)
-            {
-                let cc = *cc;
-                self.membership.apply(cc);
-                self.config_history.push((i, self.membership.clone()));
-                changed = true;
-            }
-        }
-        if changed {
-            self.on_membership_changed();
-        }
+    /// Commit index moved from `old` to the log's commit.
+    pub(crate) fn on_commit_advanced(&mut self, _old: Index) {
         if let RoleState::Leader(_) = self.role {
             self.leader_on_commit();
         }
     }
 
-    fn on_membership_changed(&mut self) {
+    /// The log changed from index `from` on (appended, or truncated and rewritten): recompute the
+    /// membership, which is the latest configuration in the log. Returns whether it changed.
+    pub(crate) fn refresh_membership_from(&mut self, from: Index) -> bool {
+        let before = self.membership.clone();
+        while self.config_history.len() > 1
+            && self.config_history.last().is_some_and(|(i, _)| *i >= from)
+        {
+            self.config_history.pop();
+        }
+        let mut m = self
+            .config_history
+            .last()
+            .map(|(_, m)| m.clone())
+            .expect("invariant: config history keeps its base entry");
+        for i in from.max(self.log.first_index())..=self.log.last_index() {
+            if let Some(e) = self.log.entry(i)
+                && apply_config_entry(&mut m, &e.payload)
+            {
+                self.config_history.push((i, m.clone()));
+            }
+        }
+        self.membership = m;
+        self.membership != before
+    }
+
+    /// Index of the latest configuration in the log (the snapshot's if none after it).
+    pub(crate) fn latest_conf_index(&self) -> Index {
+        self.config_history.last().map_or(0, |(i, _)| *i)
+    }
+
+    /// The leader's membership changed (a change was appended): track the new members.
+    pub(crate) fn on_membership_changed(&mut self) {
         let RoleState::Leader(ls) = &mut self.role else {
             return;
         };
@@ -420,39 +458,44 @@ impl Raft {
         if ls.transferee.is_some_and(|t| !self.membership.is_voter(t)) {
             ls.transferee = None;
         }
-        if !self.membership.is_voter(self.id) {
-            // Removed (or demoted): tell the followers the new commit index (so they adopt the
-            // change too), then stop leading. The remaining voters elect a new leader.
-            let targets: Vec<NodeId> = ls.progress.keys().copied().collect();
-            let commit = self.log.commit();
-            for to in targets {
-                let prev_index = self.log.last_index();
-                let prev_term = self.log.last_term();
-                let RoleState::Leader(ls) = &self.role else {
-                    break;
-                };
-                if ls
-                    .progress
-                    .get(&to)
-                    .is_some_and(|p| p.match_index == prev_index)
-                {
-                    self.send(
-                        to,
-                        MessageBody::Append {
-                            prev_index,
-                            prev_term,
-                            entries: Vec::new(),
-                            commit,
-                        },
-                    );
-                }
-            }
-            let term = self.term;
-            self.become_follower(term, None);
-            return;
-        }
         // The quorum may have shrunk.
         self.maybe_commit();
+    }
+
+    /// A leader whose own removal is committed tells the followers the commit index, then
+    /// steps down; the remaining voters elect a new leader.
+    pub(crate) fn step_down_if_removed(&mut self) {
+        let RoleState::Leader(ls) = &self.role else {
+            return;
+        };
+        if self.membership.is_voter(self.id) || self.log.commit() < self.latest_conf_index() {
+            return;
+        }
+        let targets: Vec<NodeId> = ls.progress.keys().copied().collect();
+        let commit = self.log.commit();
+        let (prev_index, prev_term) = (self.log.last_index(), self.log.last_term());
+        for to in targets {
+            let RoleState::Leader(ls) = &self.role else {
+                break;
+            };
+            if ls
+                .progress
+                .get(&to)
+                .is_some_and(|p| p.match_index == prev_index)
+            {
+                self.send(
+                    to,
+                    MessageBody::Append {
+                        prev_index,
+                        prev_term,
+                        entries: Vec::new(),
+                        commit,
+                    },
+                );
+            }
+        }
+        let term = self.term;
+        self.become_follower(term, None);
     }
 
     /// Membership in effect at `index` (which must not precede the snapshot).

@@ -18,8 +18,11 @@ pub enum EntryPayload {
     Empty,
     /// Application data, opaque to Raft.
     Normal(Vec<u8>),
-    /// A membership change; it takes effect when it is committed (see [`Membership`]).
+    /// A membership change; it takes effect as soon as it is in the log (see [`Membership`]).
     ConfChange(ConfChange),
+    /// The initial membership of a brand-new cluster: always the single entry at index 1, term 1,
+    /// identical on every initial member. One entry, so a torn write cannot leave half of it.
+    Bootstrap(Membership),
 }
 
 impl EntryPayload {
@@ -29,6 +32,7 @@ impl EntryPayload {
             EntryPayload::Empty => 0,
             EntryPayload::Normal(data) => data.len(),
             EntryPayload::ConfChange(_) => 9,
+            EntryPayload::Bootstrap(m) => 8 * (m.voters.len() + m.learners.len()),
         }
     }
 }

@@ -722,6 +722,8 @@ impl Sim {
                             r.raft().term(),
                             r.raft().log().commit(),
                             n.applied,
+                            r.raft().log().last_index(),
+                            r.raft().membership().to_string(),
                         )
                     })
                     .collect();
@@ -737,7 +739,7 @@ impl Sim {
                     )
                 };
                 return Err(format!(
-                    "liveness: {what} (proposed at {last_proposal:?}; nodes (id, role, term, commit, applied): {nodes:?})"
+                    "liveness: {what} (proposed at {last_proposal:?}; nodes (id, role, term, commit, applied, last, membership): {nodes:?})"
                 ));
             }
             self.deliver_due()?;
