@@ -119,8 +119,9 @@
 //! # Not implemented (or weaker than it could be)
 //!
 //! - **Joint consensus**: only single-server changes. Removing a node does not shut it down; a
-//!   removed node that never learns of its removal may keep running pre-votes (harmless to a
-//!   leader with check-quorum, but noise).
+//!   removed node that never learns of its removal keeps campaigning (voters ignore it, but it is
+//!   noise). The simulator changes membership in 5-node runs (never below 3 voters) and re-adds
+//!   removed nodes with their old storage; it never adds a node with fresh storage.
 //! - **Leader leases** rest on the clock-drift bound in `lease.rs`; the simulator exercises lease
 //!   reads (with evenly spread clock drift) but is a weak check of the bound itself: a lease 20x
 //!   too long went undetected in 3000 seeds, because check-quorum deposes a cut-off leader at
@@ -141,6 +142,8 @@
 //!   window, a far-behind follower catches up one entry per round trip.
 //! - Proposals carry no client/session ids: duplicates (a retried or duplicated forward) are
 //!   appended twice and must be deduplicated by the application.
+//! - Roles are an enum with per-role state and asserting transitions (`RoleState`), not
+//!   typestate values consumed by each transition.
 //! - No flow-control feedback from the transport (unreachable reports) and no batching of
 //!   heartbeats or messages across Raft groups (one group per `RawNode`).
 
