@@ -207,13 +207,11 @@ pub fn compare(a: &Value, b: &Value) -> Result<Ordering> {
     use Value::*;
     Ok(match (a, b) {
         (Integer(x), Integer(y)) => x.cmp(y),
-        (Integer(_) | Float(_), Integer(_) | Float(_)) => {
-            a.total_cmp(b).then(Ordering::Equal).then_with(|| {
-                numeric_f64(a)
-                    .partial_cmp(&numeric_f64(b))
-                    .unwrap_or(Ordering::Equal)
-            })
-        }
+        (Float(x), Float(y)) => x.partial_cmp(y).unwrap_or_else(|| a.total_cmp(b)),
+        // Mixed integer and float compare as numbers (NaN sorts last, as in total_cmp).
+        (Integer(_) | Float(_), Integer(_) | Float(_)) => numeric_f64(a)
+            .partial_cmp(&numeric_f64(b))
+            .unwrap_or_else(|| a.total_cmp(b)),
         (Text(x), Text(y)) => x.cmp(y),
         (Boolean(x), Boolean(y)) => x.cmp(y),
         (Text(s), Integer(_) | Float(_)) => return compare(&parse_number(s)?, b),

@@ -35,16 +35,6 @@ enum KvCommand {
     },
 }
 
-impl KvArgs {
-    pub fn default_shell() -> Self {
-        KvArgs {
-            command: KvCommand::Shell {
-                data_dir: PathBuf::from(DEFAULT_DATA_DIR),
-            },
-        }
-    }
-}
-
 pub fn run(args: KvArgs) -> Result<()> {
     match args.command {
         KvCommand::Shell { data_dir } => shell(&data_dir),

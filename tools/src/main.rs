@@ -1,7 +1,8 @@
 //! The `chronos` command: one binary for every tool.
 //!
-//! - `chronos` (no arguments) and `chronos kv shell`: an embedded store with a small
-//!   put/get/scan shell (the SQL shell replaces it as the default once SQL lands).
+//! - `chronos` (no arguments) and `chronos sql`: the SQL shell on an embedded database in
+//!   `./chronos-data` (or `--data-dir`); `chronos slt FILE...` runs sqllogictest files.
+//! - `chronos kv shell`: the storage engine's own put/get/scan shell.
 //! - `chronos kv summary|verify --data-dir DIR`: look inside a stopped store's directory.
 //! - `chronos bench kv`: the storage benchmark, against peer engines in the same run.
 //! - `chronos check history FILE --workload W`: Jepsen-style history checkers.
@@ -9,6 +10,8 @@
 mod bench;
 mod cmd_check;
 mod kv_cmd;
+mod slt;
+mod sql_cmd;
 
 use std::process::ExitCode;
 
@@ -33,6 +36,17 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Jepsen-style history checkers.
     Check(cmd_check::CheckArgs),
+    /// The SQL shell on an embedded database.
+    Sql(sql_cmd::SqlArgs),
+    /// Runs sqllogictest files against a fresh embedded database each.
+    Slt(slt::SltArgs),
+}
+
+fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
 }
 
 fn main() -> ExitCode {
@@ -45,9 +59,19 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        None => kv_cmd::run(kv_cmd::KvArgs::default_shell()),
+        None => {
+            return exit_code(sql_cmd::run(sql_cmd::SqlArgs {
+                data_dir: "chronos-data".into(),
+                execute: Vec::new(),
+                file: Vec::new(),
+                format: sql_cmd::Format::Table,
+                timing: false,
+            }));
+        }
         Some(Command::Kv(args)) => kv_cmd::run(args),
         Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Sql(args)) => return exit_code(sql_cmd::run(args)),
+        Some(Command::Slt(args)) => return exit_code(slt::run(args)),
         // The checker has its own exit codes: 0 valid, 1 invalid, 2 unknown or unreadable.
         Some(Command::Check(args)) => {
             return cmd_check::run(args).unwrap_or_else(|e| {

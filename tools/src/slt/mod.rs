@@ -13,6 +13,8 @@
 //!
 //! [`run_file`] is the entry point for tests.
 
+#[cfg(test)]
+mod corpus_tests;
 mod parse;
 mod render;
 mod runner;
