@@ -304,7 +304,12 @@ impl Planner<'_> {
         Ok(bound)
     }
 
-    fn bind_column(&mut self, table: Option<&str>, name: &str, scope: &Scope) -> Result<Expr> {
+    pub(super) fn bind_column(
+        &mut self,
+        table: Option<&str>,
+        name: &str,
+        scope: &Scope,
+    ) -> Result<Expr> {
         if let Some(ctx) = &self.agg {
             if let Some(i) = ctx.input_scope.resolve(table, name)? {
                 return match ctx.group_exprs.iter().position(|g| *g == Expr::Column(i)) {

@@ -415,12 +415,6 @@ impl<'a> Planner<'a> {
                     });
                 }
                 SelectItem::Wildcard(_) => {
-                    if aggregating {
-                        return Err(sql_error!(
-                            GroupingError,
-                            "SELECT * is not allowed with GROUP BY or aggregates"
-                        ));
-                    }
                     if from_scope.len() == 0 {
                         return Err(sql_error!(
                             SyntaxError,
@@ -428,7 +422,14 @@ impl<'a> Planner<'a> {
                         ));
                     }
                     for (i, c) in from_scope.columns.iter().enumerate() {
-                        exprs.push(Expr::Column(i));
+                        // With GROUP BY, each column must be a grouping column (bound through
+                        // the aggregate's output); otherwise it is the input column itself.
+                        let e = if aggregating {
+                            self.bind_column(c.table.as_deref(), &c.name, &item_scope)?
+                        } else {
+                            Expr::Column(i)
+                        };
+                        exprs.push(e);
                         out.push(c.clone());
                     }
                 }
