@@ -142,6 +142,8 @@
 //!   window, a far-behind follower catches up one entry per round trip.
 //! - Proposals carry no client/session ids: duplicates (a retried or duplicated forward) are
 //!   appended twice and must be deduplicated by the application.
+//! - The core trusts its peers' messages: a malformed append (non-contiguous entries, terms
+//!   going down) trips an invariant assertion rather than being rejected.
 //! - Roles are an enum with per-role state and asserting transitions (`RoleState`), not
 //!   typestate values consumed by each transition.
 //! - No flow-control feedback from the transport (unreachable reports) and no batching of
