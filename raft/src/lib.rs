@@ -120,8 +120,9 @@
 //!
 //! - **Joint consensus**: only single-server changes. Removing a node does not shut it down; a
 //!   removed node that never learns of its removal keeps campaigning (voters ignore it, but it is
-//!   noise). The simulator changes membership in 5-node runs (never below 3 voters) and re-adds
-//!   removed nodes with their old storage; it never adds a node with fresh storage.
+//!   noise). The simulator changes membership in 5-node runs (never below 3 voters), adds a sixth
+//!   node that starts with empty storage, and re-adds removed nodes with their old storage (it
+//!   never wipes a removed node's storage before re-adding it).
 //! - **Leader leases** rest on the clock-drift bound in `lease.rs`; the simulator exercises lease
 //!   reads (with evenly spread clock drift) but is a weak check of the bound itself: a lease 20x
 //!   too long went undetected in 3000 seeds, because check-quorum deposes a cut-off leader at

@@ -1,6 +1,6 @@
 //! Deterministic simulation of a Raft cluster under faults (test-only).
 //!
-//! N nodes, each on the in-memory storage or on the file storage over a crash-simulating
+//! N nodes (plus spare nodes with empty storage the operator may add), each on the in-memory storage or on the file storage over a crash-simulating
 //! in-memory filesystem (chosen per node and seed), a network that drops, delays, duplicates, reorders and
 //! partitions messages, crashes that lose unsynced writes (a crash may strike between writing a
 //! `Ready` and syncing it), restarts from storage, log compaction and snapshot transfer. One
@@ -39,7 +39,11 @@ pub(crate) fn decode_value(d: &[u8]) -> Option<u64> {
 /// Knobs of one simulated run.
 #[derive(Clone, Debug)]
 pub(crate) struct SimOptions {
+    /// Initial voters.
     pub nodes: u64,
+    /// Extra nodes started with empty storage and no membership: the operator may add them
+    /// (as learners, then voters), so joining from scratch is exercised.
+    pub spare_nodes: u64,
     /// Ticks with faults, followed by the healed phase.
     pub fault_ticks: u64,
     /// Ticks allowed after healing for a fresh proposal to commit.
@@ -58,6 +62,7 @@ impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
             nodes: 5,
+            spare_nodes: 1,
             fault_ticks: 1000,
             liveness_ticks: 400,
             convergence_ticks: 2000,
@@ -198,7 +203,7 @@ pub(crate) struct Stats {
 impl Sim {
     pub(crate) fn new(seed: u64, opts: SimOptions) -> Self {
         let mut rng = Rng::new(seed);
-        let n = opts.nodes;
+        let n = opts.nodes + opts.spare_nodes;
         let nodes = (1..=n)
             .map(|id| Node {
                 id,
@@ -253,9 +258,15 @@ impl Sim {
         sim
     }
 
+    fn total_nodes(&self) -> u64 {
+        self.opts.nodes + self.opts.spare_nodes
+    }
+
     fn config(&mut self, id: NodeId) -> Config {
         let mut c = Config::new(id);
-        c.bootstrap_voters = (1..=self.opts.nodes).collect();
+        if id <= self.opts.nodes {
+            c.bootstrap_voters = (1..=self.opts.nodes).collect();
+        }
         c.seed = self
             .seed
             .wrapping_mul(31)
@@ -509,7 +520,7 @@ impl Sim {
     }
 
     fn client_step(&mut self) -> Check {
-        let i = self.rng.range(0, self.opts.nodes) as usize;
+        let i = self.rng.range(0, self.total_nodes()) as usize;
         let Some(raw) = self.nodes[i].raw.as_mut() else {
             return Ok(());
         };
@@ -551,7 +562,7 @@ impl Sim {
         let Some(li) = self.leader_index() else {
             return Ok(());
         };
-        let n = self.opts.nodes;
+        let n = self.total_nodes();
         let raw = self.nodes[li]
             .raw
             .as_mut()
@@ -583,7 +594,7 @@ impl Sim {
     }
 
     fn faults(&mut self) -> Check {
-        let n = self.opts.nodes as usize;
+        let n = self.total_nodes() as usize;
         let k = self.opts.fault_intensity_pct.max(1);
         if self.rng.chance(1, 40) {
             self.admin()?;

@@ -5,6 +5,7 @@ use super::*;
 fn harsh() -> SimOptions {
     SimOptions {
         nodes: 3,
+        spare_nodes: 0,
         max_batch_entries: 2,
         fault_intensity_pct: 400,
         ..SimOptions::default()
