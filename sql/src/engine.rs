@@ -9,7 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chronos_kv::fs::MemFs;
-use chronos_kv::mvcc::{HybridClock, MvccOptions, MvccStore, Transaction, WallClock};
+use chronos_kv::mvcc::{
+    HybridClock, MvccOptions, MvccStore, Timestamp, Transaction, WallClock, Write,
+};
 use chronos_kv::{Db, Options};
 use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
@@ -60,10 +62,37 @@ impl WallClock for SystemClock {
     }
 }
 
+/// How a transaction's writes become durable: applied to the local store, or replicated (a
+/// cluster node proposes the batch through Raft and returns once it is applied).
+pub trait CommitPath: Send + Sync + std::fmt::Debug {
+    /// Commits a write set read at `read_ts`; returns the commit timestamp. A write-write
+    /// conflict is `chronos_kv::Error::Conflict`.
+    fn commit(&self, read_ts: Timestamp, writes: Vec<Write>) -> chronos_kv::Result<Timestamp>;
+
+    /// Runs before a transaction takes its snapshot, so that it sees every write acknowledged
+    /// before it began (a replicated node confirms its leadership here: ReadIndex).
+    fn before_snapshot(&self) -> chronos_kv::Result<()> {
+        Ok(())
+    }
+}
+
+/// Commits straight into the local store (an embedded, single-node database).
+#[derive(Debug)]
+pub struct LocalCommit {
+    store: Arc<MvccStore>,
+}
+
+impl CommitPath for LocalCommit {
+    fn commit(&self, read_ts: Timestamp, writes: Vec<Write>) -> chronos_kv::Result<Timestamp> {
+        self.store.commit_writes(read_ts, writes)
+    }
+}
+
 /// An embedded Chronos database.
 #[derive(Debug, Clone)]
 pub struct Engine {
     store: Arc<MvccStore>,
+    commit_path: Arc<dyn CommitPath>,
 }
 
 impl Engine {
@@ -86,7 +115,15 @@ impl Engine {
     fn with_db(db: Db) -> Result<Engine> {
         let clock = HybridClock::new(Arc::new(SystemClock));
         let store = MvccStore::open(db, clock, MvccOptions::default())?;
-        Ok(Engine { store })
+        let commit_path = Arc::new(LocalCommit {
+            store: store.clone(),
+        });
+        Ok(Engine { store, commit_path })
+    }
+
+    /// An engine over `store` whose commits go through `commit_path` (a cluster node).
+    pub fn with_commit_path(store: Arc<MvccStore>, commit_path: Arc<dyn CommitPath>) -> Engine {
+        Engine { store, commit_path }
     }
 
     /// The transactional store underneath.
@@ -234,6 +271,7 @@ impl Session {
                         "there is already a transaction in progress"
                     ));
                 }
+                self.engine.commit_path.before_snapshot()?;
                 self.txn = Some(self.engine.store.begin());
                 self.failed = false;
                 Ok(StatementResult::Command {

@@ -36,6 +36,6 @@ mod value;
 
 pub mod engine;
 
-pub use engine::{ColumnInfo, Engine, Session, StatementResult};
+pub use engine::{ColumnInfo, CommitPath, Engine, LocalCommit, Session, StatementResult};
 pub use error::{Error, Result, SqlState};
 pub use value::{DataType, Row, Value, format_float};

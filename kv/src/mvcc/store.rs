@@ -212,7 +212,7 @@ impl MvccStore {
     /// Commits buffered writes: assigns a commit timestamp above every earlier one and applies
     /// the batch. Used by single-node transactions; a replicated node assigns the timestamp on
     /// the leader and calls [`MvccStore::apply`] on every replica instead.
-    pub(super) fn commit_writes(
+    pub fn commit_writes(
         &self,
         read_ts: Timestamp,
         writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
