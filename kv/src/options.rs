@@ -41,6 +41,9 @@ pub struct Options {
     /// Start a new manifest once the current one grows past this size.
     pub manifest_rollover_bytes: u64,
     pub background: BackgroundMode,
+    /// Open without changing anything on disk (for inspection tools): the WAL is replayed into
+    /// memory, nothing is flushed, compacted or cleaned up, and writes are refused.
+    pub read_only: bool,
 }
 
 impl Default for Options {
@@ -61,6 +64,7 @@ impl Default for Options {
             num_levels: 7,
             manifest_rollover_bytes: 16 << 20,
             background: BackgroundMode::Thread,
+            read_only: false,
         }
     }
 }
@@ -85,6 +89,7 @@ impl Options {
             num_levels: 5,
             manifest_rollover_bytes: 4 << 10,
             background: BackgroundMode::Inline,
+            read_only: false,
         }
     }
 

@@ -269,3 +269,46 @@ fn real_filesystem_round_trip_and_cleanup() {
         }
     }
 }
+
+#[test]
+fn read_only_open_sees_everything_and_changes_nothing() {
+    let fs = MemFs::new();
+    {
+        let db = open_mem(&fs, Options::tiny());
+        for i in 0..300 {
+            db.put(&key(i), b"v", WriteOptions::SYNC).unwrap();
+        }
+        // Drop without flushing the last memtable: part of the data is only in the WAL.
+    }
+    let snapshot = |fs: &MemFs| {
+        let mut files: Vec<(String, usize)> = fs
+            .list_dir(Path::new("/db"))
+            .unwrap()
+            .into_iter()
+            .map(|n| {
+                let len = fs.file_len(&Path::new("/db").join(&n)).unwrap_or(0);
+                (n, len)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&fs);
+    let ro = Options {
+        read_only: true,
+        ..Options::tiny()
+    };
+    let db = Db::open_with_fs(Arc::new(fs.clone()), Path::new("/db"), ro.clone()).unwrap();
+    assert_eq!(scan_all(&db, Direction::Forward).len(), 300);
+    assert!(db.put(b"x", b"y", WriteOptions::SYNC).is_err());
+    assert!(db.flush().is_err());
+    assert!(db.verify().unwrap() > 0);
+    drop(db);
+    assert_eq!(
+        snapshot(&fs),
+        before,
+        "a read-only open changed the directory"
+    );
+    let err = Db::open_with_fs(Arc::new(fs.clone()), Path::new("/nowhere"), ro).unwrap_err();
+    assert!(matches!(err, Error::NotADataDirectory { .. }), "{err}");
+}

@@ -44,8 +44,11 @@ pub fn run(args: KvArgs) -> Result<()> {
 }
 
 fn open_existing(dir: &PathBuf) -> Result<Db> {
+    // Read-only: inspecting a directory must not change it (no recovery flush, no new
+    // manifest or WAL segment, no cleanup).
     let opts = Options {
         create_if_missing: false,
+        read_only: true,
         ..Options::default()
     };
     Db::open(dir, opts).with_context(|| format!("opening {}", dir.display()))

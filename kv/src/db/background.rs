@@ -345,10 +345,16 @@ pub(super) fn log_and_apply(
     mut edit: VersionEdit,
     new_tables: impl IntoIterator<Item = (u64, Arc<Table>)>,
 ) -> Result<()> {
-    let manifest_path = inner.dir.join(manifest_name(st.manifest.number()));
+    let manifest_number = st.manifest.as_ref().map_or(0, ManifestWriter::number);
+    let manifest_path = inner.dir.join(manifest_name(manifest_number));
     let version = st.current.version.apply(&edit, &manifest_path)?;
     edit.next_file_number = Some(st.next_file_number);
-    if let Err(e) = st.manifest.append(&edit) {
+    let Some(manifest) = st.manifest.as_mut() else {
+        return Err(crate::error::Error::InvalidArgument(
+            "the store is open read-only".into(),
+        ));
+    };
+    if let Err(e) = manifest.append(&edit) {
         st.bg_error = Some(format!("manifest write failed: {e}"));
         return Err(e);
     }
@@ -365,7 +371,11 @@ pub(super) fn log_and_apply(
     if let Some(log_number) = edit.log_number {
         st.log_number = log_number;
     }
-    if st.manifest.size_bytes() > inner.opts.manifest_rollover_bytes {
+    if st
+        .manifest
+        .as_ref()
+        .is_some_and(|m| m.size_bytes() > inner.opts.manifest_rollover_bytes)
+    {
         roll_manifest(inner, st)?;
     }
     Ok(())
@@ -373,7 +383,7 @@ pub(super) fn log_and_apply(
 
 /// Starts a new manifest holding the whole current state, and removes the old one.
 fn roll_manifest(inner: &Inner, st: &mut State) -> Result<()> {
-    let old = st.manifest.number();
+    let old = manifest_number_of(st);
     let number = st.allocate_file_number();
     let state = ManifestState {
         manifest_number: number,
@@ -383,7 +393,7 @@ fn roll_manifest(inner: &Inner, st: &mut State) -> Result<()> {
         last_sequence: st.last_sequence,
     };
     match ManifestWriter::create(inner.fs.as_ref(), &inner.dir, &state) {
-        Ok(w) => st.manifest = w,
+        Ok(w) => st.manifest = Some(w),
         Err(e) => {
             st.bg_error = Some(format!("manifest rollover failed: {e}"));
             return Err(e);
@@ -394,6 +404,10 @@ fn roll_manifest(inner: &Inner, st: &mut State) -> Result<()> {
         tracing::warn!(file = %old_path.display(), error = %e, "could not remove the old manifest");
     }
     Ok(())
+}
+
+fn manifest_number_of(st: &State) -> u64 {
+    st.manifest.as_ref().map_or(0, ManifestWriter::number)
 }
 
 fn remove_wal_segments_before(inner: &Inner, log_number: u64) {

@@ -116,7 +116,8 @@ struct State {
     /// Frozen memtables waiting for flush, oldest first.
     imm: Vec<Arc<Memtable>>,
     current: Arc<Current>,
-    manifest: ManifestWriter,
+    /// `None` when opened read-only.
+    manifest: Option<ManifestWriter>,
     log_number: u64,
     next_file_number: u64,
     /// The newest sequence number whose write is fully in the memtable (visible to readers).
@@ -126,6 +127,7 @@ struct State {
     /// A flush or compaction is running (only one at a time).
     bg_running: bool,
     closing: bool,
+    read_only: bool,
 }
 
 impl State {
@@ -150,6 +152,9 @@ impl State {
         match (&self.bg_error, self.closing) {
             (Some(e), _) => Err(Error::BackgroundFailed(e.clone())),
             (None, true) => Err(Error::Closed),
+            (None, false) if self.read_only => {
+                Err(Error::InvalidArgument("the store is open read-only".into()))
+            }
             (None, false) => Ok(()),
         }
     }
@@ -168,8 +173,9 @@ struct Inner {
     room_cv: Condvar,
     queue: Mutex<write::WriteQueue>,
     queue_cv: Condvar,
-    /// The live WAL segment; used only by the holder of the writer role.
-    wal: Mutex<WalWriter>,
+    /// The live WAL segment; used only by the holder of the writer role. `None` when opened
+    /// read-only.
+    wal: Mutex<Option<WalWriter>>,
     recovery: RecoveryReport,
     _lock: Box<dyn FileLock>,
 }
@@ -233,6 +239,7 @@ impl Db {
     pub fn open_with_fs(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result<Db> {
         let inner = Arc::new(open::open(fs, dir, opts)?);
         let worker = match inner.opts.background {
+            _ if inner.opts.read_only => None,
             BackgroundMode::Thread => {
                 let inner = inner.clone();
                 let handle = std::thread::Builder::new()
@@ -327,7 +334,10 @@ impl Db {
 
     /// Makes every write so far durable.
     pub fn sync_wal(&self) -> Result<()> {
-        write::with_writer_role(&self.inner, |inner| inner.wal.lock().sync())
+        write::with_writer_role(&self.inner, |inner| match inner.wal.lock().as_mut() {
+            Some(wal) => wal.sync(),
+            None => Ok(()),
+        })
     }
 
     /// Counters and the shape of the tree.
@@ -381,7 +391,7 @@ impl Drop for Db {
         }
         // Buffered writes were handed to the OS already; a final sync makes a clean shutdown
         // durable against power loss too.
-        if let Err(e) = self.inner.wal.lock().sync() {
+        if let Some(Err(e)) = self.inner.wal.lock().as_mut().map(WalWriter::sync) {
             tracing::warn!(error = %e, "could not sync the WAL on close");
         }
     }

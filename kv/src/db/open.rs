@@ -65,7 +65,7 @@ fn classify(name: &str) -> Option<FileKind> {
 
 pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result<Inner> {
     opts.validate()?;
-    if !fs.exists(dir) && !opts.create_if_missing {
+    if !fs.exists(dir) && (!opts.create_if_missing || opts.read_only) {
         return Err(Error::NotADataDirectory {
             path: dir.to_path_buf(),
             reason: "it does not exist".into(),
@@ -97,7 +97,7 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
                 reason: format!("it holds {foreign:?} and no CURRENT file"),
             });
         }
-        if !opts.create_if_missing {
+        if !opts.create_if_missing || opts.read_only {
             return Err(Error::NotADataDirectory {
                 path: dir.to_path_buf(),
                 reason: "it has no CURRENT file".into(),
@@ -180,6 +180,40 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
     }
     state.last_sequence = last_sequence;
 
+    if opts.read_only {
+        // Nothing on disk changes: the replayed WAL stays in memory as the memtable.
+        let state = State {
+            mem: recovered,
+            imm: Vec::new(),
+            current: Arc::new(Current {
+                version: state.version.clone(),
+                tables,
+            }),
+            manifest: None,
+            log_number: state.log_number,
+            next_file_number: state.next_file_number,
+            last_sequence: state.last_sequence,
+            bg_error: None,
+            bg_running: false,
+            closing: false,
+            read_only: true,
+        };
+        return Ok(Inner {
+            dir: dir.to_path_buf(),
+            fs,
+            opts,
+            stats,
+            state: Mutex::new(state),
+            work_cv: Condvar::new(),
+            room_cv: Condvar::new(),
+            queue: Mutex::new(WriteQueue::default()),
+            queue_cv: Condvar::new(),
+            wal: Mutex::new(None),
+            recovery: report,
+            _lock: lock,
+        });
+    }
+
     // Recovered writes go to L0 now, so that the new manifest can retire the old segments.
     let mut version = state.version.clone();
     if !recovered.is_empty() {
@@ -253,13 +287,14 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
             version: state.version.clone(),
             tables,
         }),
-        manifest,
+        manifest: Some(manifest),
         log_number: state.log_number,
         next_file_number: state.next_file_number,
         last_sequence: state.last_sequence,
         bg_error: None,
         bg_running: false,
         closing: false,
+        read_only: false,
     };
     Ok(Inner {
         dir: dir.to_path_buf(),
@@ -271,7 +306,7 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
         room_cv: Condvar::new(),
         queue: Mutex::new(WriteQueue::default()),
         queue_cv: Condvar::new(),
-        wal: Mutex::new(wal),
+        wal: Mutex::new(Some(wal)),
         recovery: report,
         _lock: lock,
     })

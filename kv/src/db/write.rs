@@ -129,7 +129,10 @@ fn commit_group(inner: &Inner, mut group: Vec<Pending>) -> Vec<(u64, Result<u64>
         }
         let sync = group.iter().any(|p| p.sync);
         let append = {
-            let mut wal = inner.wal.lock();
+            let mut guard = inner.wal.lock();
+            let wal = guard
+                .as_mut()
+                .ok_or_else(|| Error::InvalidArgument("the store is open read-only".into()))?;
             let payloads: Vec<&[u8]> = group
                 .iter_mut()
                 .zip(&seqs)
@@ -234,7 +237,7 @@ fn rotate(inner: &Inner) -> Result<()> {
     let mut st = inner.state.lock();
     // Only the newest segment may end torn after a crash, so the old one must be complete on
     // disk before a newer segment exists.
-    if let Err(e) = inner.wal.lock().sync() {
+    if let Some(Err(e)) = inner.wal.lock().as_mut().map(WalWriter::sync) {
         st.bg_error = Some(format!("could not sync the WAL segment being retired: {e}"));
         return Err(e);
     }
@@ -246,7 +249,7 @@ fn rotate(inner: &Inner) -> Result<()> {
             return Err(e);
         }
     };
-    *inner.wal.lock() = wal;
+    *inner.wal.lock() = Some(wal);
     let frozen = std::mem::replace(&mut st.mem, Arc::new(Memtable::new(number)));
     st.imm.push(frozen);
     inner.work_cv.notify_all();
