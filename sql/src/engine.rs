@@ -121,6 +121,14 @@ impl Engine {
         Ok(Engine { store, commit_path })
     }
 
+    /// An engine over an already open store, committing locally (inspection tools).
+    pub fn from_store(store: Arc<MvccStore>) -> Engine {
+        let commit_path = Arc::new(LocalCommit {
+            store: store.clone(),
+        });
+        Engine { store, commit_path }
+    }
+
     /// An engine over `store` whose commits go through `commit_path` (a cluster node).
     pub fn with_commit_path(store: Arc<MvccStore>, commit_path: Arc<dyn CommitPath>) -> Engine {
         Engine { store, commit_path }

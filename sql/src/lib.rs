@@ -30,6 +30,7 @@ mod encoding;
 mod error;
 mod exec;
 mod expr;
+pub mod inspect;
 mod plan;
 mod planner;
 mod value;

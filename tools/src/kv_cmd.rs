@@ -4,8 +4,16 @@ use std::io::{BufRead, Write};
 use std::ops::Bound;
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
+use chronos_kv::mvcc::{
+    EngineKey, HybridClock, MvccOptions, MvccStore, Timestamp, WallClock, decode_engine_key,
+    decode_version_value, version_prefix,
+};
 use chronos_kv::{Db, Direction, Options, WriteOptions};
+use chronos_sql::Engine;
+use chronos_sql::inspect::{KeyFormatter, hex};
 
 /// Where the embedded store lives when no directory is given.
 const DEFAULT_DATA_DIR: &str = "chronos-data";
@@ -28,6 +36,9 @@ enum KvCommand {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Keys of the MVCC store, decoded (table, index, key values, commit timestamp,
+    /// tombstones) and as raw hex: the newest version of each key, or every version.
+    Scan(ScanArgs),
     /// Reads every block of every SSTable and checks every checksum.
     Verify {
         #[arg(long)]
@@ -35,11 +46,36 @@ enum KvCommand {
     },
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Only the rows and index entries of this SQL table.
+    #[arg(long, conflicts_with = "prefix")]
+    table: Option<String>,
+    /// Only user keys starting with these bytes (hex).
+    #[arg(long)]
+    prefix: Option<String>,
+    /// Every version of each key, not just the newest visible one.
+    #[arg(long)]
+    all_versions: bool,
+    /// Read as of this commit timestamp (`WALL_MS.LOGICAL` or `WALL_MS`).
+    #[arg(long, value_name = "TS")]
+    at: Option<String>,
+    /// Stop after this many entries.
+    #[arg(long, default_value_t = 1000)]
+    limit: usize,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
 pub fn run(args: KvArgs) -> Result<()> {
     match args.command {
         KvCommand::Shell { data_dir } => shell(&data_dir),
         KvCommand::Summary { data_dir } => summary(&data_dir),
         KvCommand::Verify { data_dir } => verify(&data_dir),
+        KvCommand::Scan(args) => scan(&args),
     }
 }
 
@@ -227,5 +263,141 @@ fn verify(dir: &PathBuf) -> Result<()> {
         "OK: {entries} entries in {} SSTables, every checksum verified",
         db.version().file_count()
     );
+    Ok(())
+}
+
+fn parse_ts(s: &str) -> Result<Timestamp> {
+    let (wall, logical) = s.split_once('.').unwrap_or((s, "0"));
+    Ok(Timestamp::new(
+        wall.parse()
+            .with_context(|| format!("bad timestamp {s:?}"))?,
+        logical
+            .parse()
+            .with_context(|| format!("bad timestamp {s:?}"))?,
+    ))
+}
+
+fn parse_hex(s: &str) -> Result<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        anyhow::bail!("hex prefix {s:?} has an odd number of digits");
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&s[i..i + 2], 16).with_context(|| format!("bad hex prefix {s:?}"))
+        })
+        .collect()
+}
+
+/// A wall clock that is never read for anything but ids (inspection writes nothing).
+#[derive(Debug)]
+struct StoppedClock;
+
+impl WallClock for StoppedClock {
+    fn now_millis(&self) -> u64 {
+        0
+    }
+}
+
+fn scan(args: &ScanArgs) -> Result<()> {
+    let db = open_existing(&args.data_dir)?;
+    let store = MvccStore::open(
+        db,
+        HybridClock::new(Arc::new(StoppedClock)),
+        MvccOptions::default(),
+    )?;
+    let engine = Engine::from_store(store.clone());
+    let formatter = KeyFormatter::new(&engine)?;
+    let at = args.at.as_deref().map(parse_ts).transpose()?;
+    let user_prefix = match (&args.table, &args.prefix) {
+        (Some(t), _) => {
+            let mut probe = engine.session();
+            probe.describe_table(t)?;
+            let id = formatter
+                .table_id(t)
+                .with_context(|| format!("no table {t}"))?;
+            Some(chronos_kv::keycode::encode_tuple(&[
+                chronos_kv::keycode::Value::UInt(id),
+            ]))
+        }
+        (None, Some(p)) => Some(parse_hex(p)?),
+        (None, None) => None,
+    };
+    // The engine prefix of every version of every user key starting with `user_prefix`: the
+    // escaped user key without its terminator.
+    let engine_prefix = match &user_prefix {
+        Some(p) => {
+            let mut k = version_prefix(p);
+            k.truncate(k.len() - 2);
+            k
+        }
+        None => Vec::new(),
+    };
+    let mut out = std::io::stdout().lock();
+    let mut shown = 0;
+    let mut last_user_key: Option<Vec<u8>> = None;
+    for entry in store
+        .engine()
+        .scan_prefix(&engine_prefix, Direction::Forward)?
+    {
+        if shown >= args.limit {
+            writeln!(out, "(limit of {} entries reached)", args.limit)?;
+            break;
+        }
+        let (key, value) = entry?;
+        let decoded = decode_engine_key(&key);
+        let (line_key, ts, tombstone, shown_value) = match &decoded {
+            Ok(EngineKey::Meta(name)) => (
+                format!("/meta/{name}"),
+                None,
+                false,
+                format!("0x{}", hex(&value)),
+            ),
+            Ok(EngineKey::Version { user_key, ts }) => {
+                if at.is_some_and(|at| *ts > at) {
+                    continue;
+                }
+                if !args.all_versions && last_user_key.as_ref() == Some(user_key) {
+                    continue;
+                }
+                last_user_key = Some(user_key.clone());
+                let v = decode_version_value(&value)?;
+                let rendered = v.map_or("<deleted>".to_string(), |v| {
+                    formatter.format_value(user_key, v)
+                });
+                (
+                    formatter.format_key(user_key),
+                    Some(*ts),
+                    v.is_none(),
+                    rendered,
+                )
+            }
+            Err(_) => (
+                "(not an MVCC key)".to_string(),
+                None,
+                false,
+                format!("0x{}", hex(&value)),
+            ),
+        };
+        if args.json {
+            let obj = serde_json::json!({
+                "key": line_key,
+                "ts": ts.map(|t| t.to_string()),
+                "tombstone": tombstone,
+                "value": shown_value,
+                "raw_key": hex(&key),
+                "raw_value": hex(&value),
+            });
+            writeln!(out, "{obj}")?;
+        } else {
+            let at_ts = ts.map(|t| format!(" @{t}")).unwrap_or_default();
+            writeln!(
+                out,
+                "{line_key}{at_ts} = {shown_value}    [0x{}]",
+                hex(&key)
+            )?;
+        }
+        shown += 1;
+    }
     Ok(())
 }

@@ -69,6 +69,29 @@ pub fn decode_version_key(key: &[u8]) -> Result<(Vec<u8>, Timestamp)> {
     Ok((user_key, ts))
 }
 
+/// What an engine key of the MVCC layer is, for inspection tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineKey {
+    /// MVCC bookkeeping (last commit timestamp, GC watermark).
+    Meta(String),
+    /// A version of `user_key` committed at `ts`.
+    Version { user_key: Vec<u8>, ts: Timestamp },
+}
+
+/// Decodes any engine key the MVCC layer writes.
+pub fn decode_engine_key(key: &[u8]) -> Result<EngineKey> {
+    match key.split_first() {
+        Some((&META_PREFIX, name)) => {
+            Ok(EngineKey::Meta(String::from_utf8_lossy(name).into_owned()))
+        }
+        Some((&VERSION_PREFIX, _)) => {
+            let (user_key, ts) = decode_version_key(key)?;
+            Ok(EngineKey::Version { user_key, ts })
+        }
+        _ => Err(Error::InvalidArgument("not an MVCC engine key".into())),
+    }
+}
+
 /// A version's value: `None` is a tombstone.
 pub fn encode_value(value: Option<&[u8]>) -> Vec<u8> {
     match value {

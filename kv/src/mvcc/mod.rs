@@ -23,7 +23,9 @@ mod store;
 mod timestamp;
 mod txn;
 
-pub use encoding::KvBatch;
+pub use encoding::{
+    EngineKey, KvBatch, decode_engine_key, decode_value as decode_version_value, version_prefix,
+};
 pub use gc::GcReport;
 pub use store::{CommitVerdict, MvccOptions, MvccStore};
 pub use timestamp::{HybridClock, ManualClock, Timestamp, WallClock};
