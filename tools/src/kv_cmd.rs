@@ -278,7 +278,7 @@ fn parse_ts(s: &str) -> Result<Timestamp> {
 }
 
 fn parse_hex(s: &str) -> Result<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         anyhow::bail!("hex prefix {s:?} has an odd number of digits");
     }
     (0..s.len())
