@@ -246,56 +246,26 @@ fn quiesce() {
 
 fn print_report(args: &KvBenchArgs, engines: &[EngineKind], results: &Results) {
     println!();
-    println!(
-        "chronos bench kv — {} keys (16 B keys, 100 B values), medians of {} runs, engine \
-         order rotated; sync: up to {} writes per writer, {} s cap",
-        args.keys, args.runs, args.sync_writes, args.sync_seconds
-    );
+    if args.runs > 0 {
+        println!(
+            "chronos bench kv — {} keys (16 B keys, 100 B values), medians of {} runs, engine \
+             order rotated; sync: up to {} writes per writer, {} s cap",
+            args.keys, args.runs, args.sync_writes, args.sync_seconds
+        );
+    } else {
+        println!(
+            "chronos bench kv — memory check only: {} keys (16 B keys, 100 B values)",
+            args.memory_keys
+        );
+    }
     println!();
     print!("{}", results.throughput_table());
     if !cfg!(feature = "peers") {
         println!("(peers not compiled in: build with `--features peers` to add SQLite and fjall)");
     }
 
-    println!();
-    println!("Durable writes:");
-    let (lo, hi) = (
-        args.writers.iter().copied().min().unwrap_or(1),
-        args.writers.iter().copied().max().unwrap_or(1),
-    );
-    let fsync = results.median("raw fsync", "disk");
-    let mut rows = Vec::new();
-    for e in engines {
-        let one = results.median(&format!("sync x{lo}"), e.name());
-        let many = results.median(&format!("sync x{hi}"), e.name());
-        rows.push(vec![
-            e.name().to_string(),
-            ratio(one, fsync),
-            ratio(many, one),
-        ]);
-    }
-    print!(
-        "{}",
-        report::render(
-            &[
-                "engine",
-                &format!("sync x{lo} / raw fsync"),
-                &format!("sync x{hi} / sync x{lo}")
-            ],
-            &rows
-        )
-    );
-    if let Some(f) = fsync {
-        println!(
-            "raw fsync (4 KiB append + fdatasync) on this disk: {} /s",
-            rate(f)
-        );
-    }
-
-    println!();
-    println!("Targets (Chronos):");
-    for line in targets(results, lo, hi) {
-        println!("- {line}");
+    if args.runs > 0 {
+        print_durable_and_targets(args, engines, results);
     }
 
     println!();
@@ -327,6 +297,55 @@ fn print_report(args: &KvBenchArgs, engines: &[EngineKind], results: &Results) {
         for f in &results.failures {
             println!("- {f}");
         }
+    }
+}
+
+/// Durable-write ratios per engine, and the issue's targets judged from the medians.
+fn print_durable_and_targets(args: &KvBenchArgs, engines: &[EngineKind], results: &Results) {
+    println!();
+    println!("Durable writes:");
+    let (lo, hi) = (
+        args.writers.iter().copied().min().unwrap_or(1),
+        args.writers.iter().copied().max().unwrap_or(1),
+    );
+    let fsync = results.median("raw fsync", "disk");
+    let overwrite = results.median("raw fsync overwrite", "disk");
+    let mut rows = Vec::new();
+    for e in engines {
+        let one = results.median(&format!("sync x{lo}"), e.name());
+        let many = results.median(&format!("sync x{hi}"), e.name());
+        rows.push(vec![
+            e.name().to_string(),
+            ratio(one, fsync),
+            ratio(one, overwrite),
+            ratio(many, one),
+        ]);
+    }
+    print!(
+        "{}",
+        report::render(
+            &[
+                "engine",
+                &format!("sync x{lo} / raw fsync"),
+                &format!("sync x{lo} / raw overwrite"),
+                &format!("sync x{hi} / sync x{lo}")
+            ],
+            &rows
+        )
+    );
+    if let (Some(f), Some(o)) = (fsync, overwrite) {
+        println!(
+            "raw fsync on this disk (medians of every probe): 4 KiB append + fdatasync {}/s; \
+             4 KiB overwrite + fdatasync {}/s",
+            rate(f),
+            rate(o)
+        );
+    }
+
+    println!();
+    println!("Targets (Chronos):");
+    for line in targets(results, lo, hi) {
+        println!("- {line}");
     }
 }
 
