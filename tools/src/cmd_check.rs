@@ -1,5 +1,6 @@
 //! `chronos check`: judge a recorded history (Jepsen EDN or JSON lines) with the checkers of
-//! `chronos-check`.
+//! `chronos-check` (`history`), or run a workload against an embedded database and judge the
+//! history it records (`run`, in [`crate::workload`]).
 //!
 //! Exit status: 0 valid, 1 invalid, 2 unknown (a search bound was hit, or the history says too
 //! little) or unreadable input.
@@ -20,6 +21,9 @@ pub struct CheckArgs {
 enum CheckCommand {
     /// Check a history file and print the verdict and the anomalies found.
     History(HistoryArgs),
+    /// Run a workload (bank, list-append, rw-register, register) with concurrent clients against
+    /// an embedded database, record its history, check it, and draw latency and throughput.
+    Run(crate::workload::cli::RunArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +74,13 @@ const EXIT_UNKNOWN: u8 = 2;
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         CheckCommand::History(h) => match history(&h) {
+            Ok(code) => Ok(code),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                Ok(ExitCode::from(EXIT_UNKNOWN))
+            }
+        },
+        CheckCommand::Run(r) => match crate::workload::cli::run_command(&r) {
             Ok(code) => Ok(code),
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -12,6 +12,7 @@ mod cmd_check;
 mod kv_cmd;
 mod slt;
 mod sql_cmd;
+mod workload;
 
 use std::process::ExitCode;
 
