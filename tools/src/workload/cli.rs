@@ -39,8 +39,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1000)]
     pub ops: u64,
     /// Stop after this many seconds even if fewer ops ran.
-    #[arg(long, default_value_t = 60.0)]
-    pub duration: f64,
+    #[arg(long = "duration", default_value_t = 60.0)]
+    pub duration_secs: f64,
     /// Run against the database in DIR (the workload's tables are dropped and recreated);
     /// without it, a temporary in-memory database.
     #[arg(long)]
@@ -63,8 +63,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "none")]
     pub nemesis: String,
     /// Seconds of quiet, then of fault, in the nemesis schedule.
-    #[arg(long, default_value_t = 5.0)]
-    pub nemesis_interval: f64,
+    #[arg(long = "nemesis-interval", default_value_t = 5.0)]
+    pub nemesis_interval_secs: f64,
     /// Bound on checking time in seconds before answering unknown.
     #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
@@ -74,8 +74,9 @@ pub struct RunArgs {
     pub progress: String,
 }
 
-/// Bounds that keep a mistyped flag from exhausting memory: the history holds two ops per op.
-const MAX_OPS: u64 = 10_000_000;
+/// Bounds that keep a mistyped flag from exhausting memory: the history (two entries per op,
+/// a few hundred bytes each) is kept in memory until it is written and checked.
+const MAX_OPS: u64 = 1_000_000;
 const MAX_CLIENTS: usize = 1024;
 
 /// The workload with this run's defaults (sized to the number of clients, as Elle does).
@@ -263,11 +264,11 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         "--ops must be 1..={MAX_OPS}"
     );
     anyhow::ensure!(
-        args.duration.is_finite() && args.duration > 0.0,
+        args.duration_secs.is_finite() && args.duration_secs > 0.0,
         "--duration must be a positive number of seconds"
     );
     anyhow::ensure!(
-        args.nemesis_interval.is_finite() && args.nemesis_interval > 0.0,
+        args.nemesis_interval_secs.is_finite() && args.nemesis_interval_secs > 0.0,
         "--nemesis-interval must be a positive number of seconds"
     );
     let json = match args.format.as_str() {
@@ -316,7 +317,7 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         PathBuf::from("chronos-check-runs").join(format!("{kind}-{secs}"))
     });
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let interval = Duration::from_secs_f64(args.nemesis_interval);
+    let interval = Duration::from_secs_f64(args.nemesis_interval_secs);
     let progress = match args.progress.as_str() {
         "auto" => Progress::Auto,
         "bar" => Progress::Bar,
@@ -327,7 +328,7 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let cfg = RunConfig {
         clients: args.clients,
         ops: args.ops,
-        duration: Duration::from_secs_f64(args.duration),
+        duration: Duration::from_secs_f64(args.duration_secs),
         seed,
         progress,
         schedule: Schedule {

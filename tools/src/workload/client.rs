@@ -7,6 +7,19 @@
 //! *indeterminate* outcome (timeout, lost connection, an I/O error while committing), after
 //! which it may or may not have taken effect. Definite failures become `:fail` in the history,
 //! indeterminate ones `:info`.
+//!
+//! # For a cluster connector
+//! Over the client API (`OpenSession`, `Execute`, `CloseSession`): a [`Client`] owns one
+//! session id; `execute` sends one statement with a deadline and maps the `ExecuteResponse`:
+//! a query's rows to [`Reply::rows`] (proto `Value` to [`chronos_sql::Value`]), `Modified.rows`
+//! to [`Reply::affected`], an `SqlError` to [`ClientError::Definite`] with its SQLSTATE, unless
+//! the server cannot know whether a commit happened (a proposal lost to a leader change, a
+//! timeout waiting for apply), which must come back as [`ClientError::Indeterminate`]. A gRPC
+//! deadline, `Unavailable`, a reset connection or an unknown session id are indeterminate: the
+//! caller decides whether that matters (only for COMMIT and autocommit writes; see
+//! [`crate::workload::OpError`]) and opens a new client. [`Connector::connect`] gets the
+//! history's process number, so clients can be spread over nodes (`process % nodes`) and a
+//! reconnect can move to another node.
 
 use chronos_sql::{Engine, Session, SqlState, StatementResult, Value};
 

@@ -119,6 +119,7 @@ pub fn run(
     let warnings = Mutex::new(Vec::new());
     let done = StopSignal::default();
     let workers_done = AtomicBool::new(false);
+    let progress_shown = AtomicBool::new(false);
 
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..cfg.clients)
@@ -161,8 +162,9 @@ pub fn run(
             scope.spawn(move || run_nemesis(nemesis, schedule, recorder, done));
         }
         if cfg.progress != Progress::Quiet {
-            let (done, recorder, workers_done) = (&done, &recorder, &workers_done);
-            scope.spawn(move || show_progress(cfg, recorder, done, workers_done));
+            let (done, recorder, workers_done, shown) =
+                (&done, &recorder, &workers_done, &progress_shown);
+            scope.spawn(move || show_progress(cfg, recorder, done, workers_done, shown));
         }
         for w in workers {
             if w.join().is_err() {
@@ -213,7 +215,8 @@ pub fn run(
         }
     }
     let elapsed = start.elapsed();
-    if cfg.progress != Progress::Quiet && show_bar(cfg.progress) {
+    if progress_shown.load(Ordering::Relaxed) && show_bar(cfg.progress) {
+        // End the bar's line.
         eprintln!();
     }
     RunResult {
@@ -261,6 +264,7 @@ fn show_progress(
     recorder: &Recorder,
     done: &StopSignal,
     workers_done: &AtomicBool,
+    shown: &AtomicBool,
 ) {
     let bar = show_bar(cfg.progress);
     let start = recorder.start();
@@ -283,6 +287,7 @@ fn show_progress(
             c.fail.load(Ordering::Relaxed),
             c.info.load(Ordering::Relaxed),
         );
+        shown.store(true, Ordering::Relaxed);
         let mut err = std::io::stderr().lock();
         let _ = if bar {
             const WIDTH: usize = 30;
