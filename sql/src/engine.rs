@@ -299,7 +299,7 @@ impl Session {
                         tag: "ROLLBACK".into(),
                     });
                 }
-                txn.commit().map_err(commit_error)?;
+                self.commit_txn(txn)?;
                 Ok(StatementResult::Command {
                     tag: "COMMIT".into(),
                 })
@@ -355,14 +355,30 @@ impl Session {
             }
             return r;
         }
+        self.engine.commit_path.before_snapshot()?;
         let mut txn = if writes {
             self.engine.store.begin()
         } else {
             self.engine.store.begin_read_only()
         };
         let out = f(self, &mut txn)?;
-        txn.commit().map_err(commit_error)?;
+        self.commit_txn(txn)?;
         Ok(out)
+    }
+
+    /// Commits through the engine's commit path (the local store, or Raft in a cluster node).
+    /// A transaction that wrote nothing commits locally: there is nothing to replicate.
+    fn commit_txn(&self, txn: Transaction) -> Result<()> {
+        if txn.is_read_only() || txn.write_set_bytes() == 0 {
+            txn.commit().map_err(commit_error)?;
+            return Ok(());
+        }
+        let (read_ts, writes) = txn.into_write_set();
+        self.engine
+            .commit_path
+            .commit(read_ts, writes)
+            .map_err(commit_error)?;
+        Ok(())
     }
 
     fn run(&self, st: &Statement, txn: &mut Transaction) -> Result<StatementResult> {
