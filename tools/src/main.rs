@@ -8,6 +8,7 @@
 //! - `chronos check history FILE --workload W`: Jepsen-style history checkers.
 
 mod bench;
+mod cluster_cmd;
 mod cmd_check;
 mod kv_cmd;
 mod slt;
@@ -41,6 +42,14 @@ enum Command {
     Sql(sql_cmd::SqlArgs),
     /// Runs sqllogictest files against a fresh embedded database each.
     Slt(slt::SltArgs),
+    /// Runs a cluster node.
+    Start(cluster_cmd::StartArgs),
+    /// Shows a cluster's nodes, leader, term, commit and applied indexes, follower lag.
+    Status(cluster_cmd::StatusArgs),
+    /// Cluster administration: add or remove a node, transfer leadership.
+    Admin(cluster_cmd::AdminArgs),
+    /// Starts N nodes on 127.0.0.1 with their data under one folder (Ctrl-C stops them).
+    DemoCluster(cluster_cmd::DemoArgs),
 }
 
 fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
@@ -67,12 +76,17 @@ fn main() -> ExitCode {
                 file: Vec::new(),
                 format: sql_cmd::Format::Table,
                 timing: false,
+                host: None,
             }));
         }
         Some(Command::Kv(args)) => kv_cmd::run(args),
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Sql(args)) => return exit_code(sql_cmd::run(args)),
         Some(Command::Slt(args)) => return exit_code(slt::run(args)),
+        Some(Command::Start(args)) => return exit_code(cluster_cmd::start(args)),
+        Some(Command::Status(args)) => return exit_code(cluster_cmd::status(args)),
+        Some(Command::Admin(args)) => return exit_code(cluster_cmd::admin(args)),
+        Some(Command::DemoCluster(args)) => return exit_code(cluster_cmd::demo_cluster(args)),
         // The checker has its own exit codes: 0 valid, 1 invalid, 2 unknown or unreadable.
         Some(Command::Check(args)) => {
             return cmd_check::run(args).unwrap_or_else(|e| {

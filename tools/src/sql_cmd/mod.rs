@@ -12,6 +12,7 @@
 //! stdout holds nothing but data.
 
 mod format;
+mod remote;
 mod repl;
 mod split;
 
@@ -60,12 +61,46 @@ pub struct SqlArgs {
     /// Print how long each statement took (`\timing` toggles it in the shell).
     #[arg(long)]
     pub timing: bool,
+
+    /// Connect to a cluster node at HOST:PORT instead of opening an embedded store (any node:
+    /// followers forward to the leader).
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "data_dir")]
+    pub host: Option<String>,
+}
+
+/// What the shell runs statements on: an embedded session or a session on a cluster node.
+pub trait SqlTarget {
+    fn execute(&mut self, sql: &str) -> Vec<chronos_sql::Result<StatementResult>>;
+    fn in_transaction(&self) -> bool;
+    fn list_tables(&mut self) -> chronos_sql::Result<Vec<String>>;
+    fn describe_table(&mut self, name: &str) -> chronos_sql::Result<StatementResult>;
+}
+
+impl SqlTarget for Session {
+    fn execute(&mut self, sql: &str) -> Vec<chronos_sql::Result<StatementResult>> {
+        Session::execute(self, sql)
+    }
+    fn in_transaction(&self) -> bool {
+        Session::in_transaction(self)
+    }
+    fn list_tables(&mut self) -> chronos_sql::Result<Vec<String>> {
+        Session::list_tables(self)
+    }
+    fn describe_table(&mut self, name: &str) -> chronos_sql::Result<StatementResult> {
+        Session::describe_table(self, name)
+    }
 }
 
 pub fn run(args: SqlArgs) -> anyhow::Result<ExitCode> {
-    let engine = Engine::open(&args.data_dir)
-        .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
-    let mut session = engine.session();
+    let mut target: Box<dyn SqlTarget> = match &args.host {
+        Some(host) => Box::new(remote::RemoteSession::connect(host)?),
+        None => {
+            let engine = Engine::open(&args.data_dir)
+                .with_context(|| format!("opening the database in {}", args.data_dir.display()))?;
+            Box::new(engine.session())
+        }
+    };
+    let session = target.as_mut();
     let mut printer = Printer {
         format: args.format,
         timing: args.timing,
@@ -73,7 +108,11 @@ pub fn run(args: SqlArgs) -> anyhow::Result<ExitCode> {
 
     let interactive = args.execute.is_empty() && args.file.is_empty() && io::stdin().is_terminal();
     if interactive {
-        repl::run(&mut session, &mut printer, &args.data_dir)?;
+        let place = match &args.host {
+            Some(h) => format!("the cluster at {h}"),
+            None => args.data_dir.display().to_string(),
+        };
+        repl::run(session, &mut printer, &place)?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -89,7 +128,7 @@ pub fn run(args: SqlArgs) -> anyhow::Result<ExitCode> {
         scripts.push(read_stdin()?);
     }
     for script in &scripts {
-        match run_statements(&mut session, &printer, split::split_all(script)) {
+        match run_statements(session, &printer, split::split_all(script)) {
             Ok(true) => {}
             Ok(false) => return Ok(ExitCode::FAILURE),
             // The reader went away (`chronos sql ... | head`): nothing more to say.
@@ -111,7 +150,7 @@ fn read_stdin() -> anyhow::Result<String> {
 /// Runs `statements` in order, printing each result; stops at the first error, which it
 /// prints to stderr. Returns whether every statement succeeded.
 fn run_statements(
-    session: &mut Session,
+    session: &mut dyn SqlTarget,
     printer: &Printer,
     statements: impl IntoIterator<Item = String>,
 ) -> io::Result<bool> {

@@ -5,15 +5,15 @@
 //! `chronos-> ` on continuation lines (`'`, `"` or `*` instead of `-` inside a string, a quoted
 //! identifier or a block comment), with `*` after it while a transaction block is open.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
-use chronos_sql::Session;
+
 use rustyline::error::ReadlineError;
 use rustyline::{Config, DefaultEditor};
 
 use super::split::{Lexical, Splitter};
-use super::{Printer, print_error, run_statements};
+use super::{Printer, SqlTarget, print_error, run_statements};
 
 /// Name of the history file, in the user's home directory.
 const HISTORY_FILE: &str = ".chronos_sql_history";
@@ -93,7 +93,7 @@ fn history_path() -> Option<PathBuf> {
         .map(|home| PathBuf::from(home).join(HISTORY_FILE))
 }
 
-pub fn run(session: &mut Session, printer: &mut Printer, data_dir: &Path) -> anyhow::Result<()> {
+pub fn run(session: &mut dyn SqlTarget, printer: &mut Printer, place: &str) -> anyhow::Result<()> {
     let config = Config::builder()
         .max_history_size(HISTORY_ENTRIES)
         .context("configuring line editing")?
@@ -112,10 +112,7 @@ pub fn run(session: &mut Session, printer: &mut Printer, data_dir: &Path) -> any
         }
     }
 
-    println!(
-        "Chronos SQL shell on {}. Type \\? for help, \\q to quit.",
-        data_dir.display()
-    );
+    println!("Chronos SQL shell on {place}. Type \\? for help, \\q to quit.");
     let mut splitter = Splitter::new();
     loop {
         let prompt = prompt(
@@ -164,7 +161,7 @@ pub fn run(session: &mut Session, printer: &mut Printer, data_dir: &Path) -> any
 }
 
 /// Runs a meta-command; returns false to quit.
-fn meta(session: &mut Session, printer: &mut Printer, meta: Meta) -> anyhow::Result<bool> {
+fn meta(session: &mut dyn SqlTarget, printer: &mut Printer, meta: Meta) -> anyhow::Result<bool> {
     match meta {
         Meta::Quit => return Ok(false),
         Meta::Help => println!("{HELP}"),

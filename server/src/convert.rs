@@ -1,0 +1,482 @@
+//! Fallible conversions between the wire messages (`chronos-proto`) and the Raft and SQL types.
+//! A malformed message (missing body, unknown enum value) is an [`Error::Malformed`], never a
+//! panic.
+
+use chronos_proto::client as cpb;
+use chronos_proto::raft as pb;
+use chronos_raft::{
+    ConfChange, Entry, EntryPayload, Membership, Message, MessageBody, RejectHint, SnapshotMeta,
+};
+use chronos_sql::{DataType, StatementResult, Value};
+
+use crate::error::{Error, Result};
+
+fn malformed(what: &str) -> Error {
+    Error::Malformed(what.to_string())
+}
+
+fn membership_to_pb(m: &Membership) -> pb::Membership {
+    pb::Membership {
+        voters: m.voters.iter().copied().collect(),
+        learners: m.learners.iter().copied().collect(),
+    }
+}
+
+fn membership_from_pb(m: pb::Membership) -> Result<Membership> {
+    let out = Membership {
+        voters: m.voters.into_iter().collect(),
+        learners: m.learners.into_iter().collect(),
+    };
+    if !out.voters.is_disjoint(&out.learners) || out.contains(0) {
+        return Err(malformed(
+            "membership: overlapping voters and learners, or node 0",
+        ));
+    }
+    Ok(out)
+}
+
+fn payload_to_pb(p: &EntryPayload) -> pb::EntryPayload {
+    use pb::entry_payload::Kind;
+    let kind = match p {
+        EntryPayload::Empty => Kind::Empty(pb::Nothing {}),
+        EntryPayload::Normal(d) => Kind::Normal(d.clone()),
+        EntryPayload::ConfChange(cc) => {
+            let (kind, node) = match cc {
+                ConfChange::AddVoter(n) => (pb::conf_change::Kind::AddVoter, *n),
+                ConfChange::AddLearner(n) => (pb::conf_change::Kind::AddLearner, *n),
+                ConfChange::RemoveNode(n) => (pb::conf_change::Kind::RemoveNode, *n),
+            };
+            Kind::ConfChange(pb::ConfChange {
+                kind: kind as i32,
+                node,
+            })
+        }
+        EntryPayload::Bootstrap(m) => Kind::Bootstrap(membership_to_pb(m)),
+    };
+    pb::EntryPayload { kind: Some(kind) }
+}
+
+fn payload_from_pb(p: pb::EntryPayload) -> Result<EntryPayload> {
+    use pb::entry_payload::Kind;
+    Ok(match p.kind.ok_or_else(|| malformed("entry payload"))? {
+        Kind::Empty(_) => EntryPayload::Empty,
+        Kind::Normal(d) => EntryPayload::Normal(d),
+        Kind::ConfChange(cc) => {
+            if cc.node == 0 {
+                return Err(malformed("conf change names node 0"));
+            }
+            let kind = pb::conf_change::Kind::try_from(cc.kind)
+                .map_err(|_| malformed("conf change kind"))?;
+            EntryPayload::ConfChange(match kind {
+                pb::conf_change::Kind::AddVoter => ConfChange::AddVoter(cc.node),
+                pb::conf_change::Kind::AddLearner => ConfChange::AddLearner(cc.node),
+                pb::conf_change::Kind::RemoveNode => ConfChange::RemoveNode(cc.node),
+            })
+        }
+        Kind::Bootstrap(m) => EntryPayload::Bootstrap(membership_from_pb(m)?),
+    })
+}
+
+fn entry_to_pb(e: &Entry) -> pb::Entry {
+    pb::Entry {
+        term: e.term,
+        index: e.index,
+        payload: Some(payload_to_pb(&e.payload)),
+    }
+}
+
+fn entry_from_pb(e: pb::Entry) -> Result<Entry> {
+    if e.index == 0 {
+        return Err(malformed("entry index 0"));
+    }
+    Ok(Entry {
+        term: e.term,
+        index: e.index,
+        payload: payload_from_pb(
+            e.payload
+                .ok_or_else(|| malformed("entry without payload"))?,
+        )?,
+    })
+}
+
+fn meta_to_pb(m: &SnapshotMeta) -> pb::SnapshotMeta {
+    pb::SnapshotMeta {
+        index: m.index,
+        term: m.term,
+        membership: Some(membership_to_pb(&m.membership)),
+    }
+}
+
+fn meta_from_pb(m: pb::SnapshotMeta) -> Result<SnapshotMeta> {
+    Ok(SnapshotMeta {
+        index: m.index,
+        term: m.term,
+        membership: membership_from_pb(
+            m.membership
+                .ok_or_else(|| malformed("snapshot meta without membership"))?,
+        )?,
+    })
+}
+
+/// A Raft message as it goes on the wire.
+pub fn message_to_pb(m: &Message) -> pb::Message {
+    use pb::message::Body;
+    let body = match &m.body {
+        MessageBody::PreVote {
+            last_index,
+            last_term,
+        } => Body::PreVote(pb::PreVote {
+            last_index: *last_index,
+            last_term: *last_term,
+        }),
+        MessageBody::PreVoteResponse { reject } => {
+            Body::PreVoteResponse(pb::VoteResponse { reject: *reject })
+        }
+        MessageBody::Vote {
+            last_index,
+            last_term,
+            transfer,
+        } => Body::Vote(pb::Vote {
+            last_index: *last_index,
+            last_term: *last_term,
+            transfer: *transfer,
+        }),
+        MessageBody::VoteResponse { reject } => {
+            Body::VoteResponse(pb::VoteResponse { reject: *reject })
+        }
+        MessageBody::Append {
+            prev_index,
+            prev_term,
+            entries,
+            commit,
+        } => Body::Append(pb::Append {
+            prev_index: *prev_index,
+            prev_term: *prev_term,
+            entries: entries.iter().map(entry_to_pb).collect(),
+            commit: *commit,
+        }),
+        MessageBody::AppendResponse { index, reject } => Body::AppendResponse(pb::AppendResponse {
+            index: *index,
+            reject: reject.map(|h| pb::RejectHint {
+                conflict_term: h.conflict_term,
+                conflict_index: h.conflict_index,
+            }),
+        }),
+        MessageBody::Heartbeat { commit, read_seq } => Body::Heartbeat(pb::Heartbeat {
+            commit: *commit,
+            read_seq: *read_seq,
+        }),
+        MessageBody::HeartbeatResponse { read_seq } => {
+            Body::HeartbeatResponse(pb::HeartbeatResponse {
+                read_seq: *read_seq,
+            })
+        }
+        MessageBody::SnapshotChunk {
+            meta,
+            offset,
+            data,
+            last,
+        } => Body::SnapshotChunk(pb::SnapshotChunk {
+            meta: Some(meta_to_pb(meta)),
+            offset: *offset,
+            data: data.clone(),
+            last: *last,
+        }),
+        MessageBody::SnapshotResponse {
+            index,
+            received,
+            reject,
+        } => Body::SnapshotResponse(pb::SnapshotResponse {
+            index: *index,
+            received: *received,
+            reject: *reject,
+        }),
+        MessageBody::TimeoutNow => Body::TimeoutNow(pb::Nothing {}),
+        MessageBody::Propose { payloads } => Body::Propose(pb::Propose {
+            payloads: payloads.iter().map(payload_to_pb).collect(),
+        }),
+        MessageBody::ReadIndex { ctx } => Body::ReadIndex(pb::ReadIndex { ctx: *ctx }),
+        MessageBody::ReadIndexResponse { ctx, index } => {
+            Body::ReadIndexResponse(pb::ReadIndexResponse {
+                ctx: *ctx,
+                index: *index,
+            })
+        }
+    };
+    pb::Message {
+        from: m.from,
+        to: m.to,
+        term: m.term,
+        body: Some(body),
+    }
+}
+
+/// A Raft message from the wire; fails on a missing body or field, or an unknown enum value.
+pub fn message_from_pb(m: pb::Message) -> Result<Message> {
+    use pb::message::Body;
+    if m.from == 0 || m.to == 0 {
+        return Err(malformed("message from or to node 0"));
+    }
+    let body = match m.body.ok_or_else(|| malformed("message without body"))? {
+        Body::PreVote(v) => MessageBody::PreVote {
+            last_index: v.last_index,
+            last_term: v.last_term,
+        },
+        Body::PreVoteResponse(v) => MessageBody::PreVoteResponse { reject: v.reject },
+        Body::Vote(v) => MessageBody::Vote {
+            last_index: v.last_index,
+            last_term: v.last_term,
+            transfer: v.transfer,
+        },
+        Body::VoteResponse(v) => MessageBody::VoteResponse { reject: v.reject },
+        Body::Append(a) => {
+            let entries = a
+                .entries
+                .into_iter()
+                .map(entry_from_pb)
+                .collect::<Result<Vec<_>>>()?;
+            // The core trusts its peers; check contiguity here so a bad message is an error.
+            for (i, e) in entries.iter().enumerate() {
+                if e.index != a.prev_index + 1 + i as u64 {
+                    return Err(malformed("append entries not contiguous after prev_index"));
+                }
+            }
+            MessageBody::Append {
+                prev_index: a.prev_index,
+                prev_term: a.prev_term,
+                entries,
+                commit: a.commit,
+            }
+        }
+        Body::AppendResponse(r) => MessageBody::AppendResponse {
+            index: r.index,
+            reject: r.reject.map(|h| RejectHint {
+                conflict_term: h.conflict_term,
+                conflict_index: h.conflict_index,
+            }),
+        },
+        Body::Heartbeat(h) => MessageBody::Heartbeat {
+            commit: h.commit,
+            read_seq: h.read_seq,
+        },
+        Body::HeartbeatResponse(h) => MessageBody::HeartbeatResponse {
+            read_seq: h.read_seq,
+        },
+        Body::SnapshotChunk(c) => MessageBody::SnapshotChunk {
+            meta: meta_from_pb(
+                c.meta
+                    .ok_or_else(|| malformed("snapshot chunk without meta"))?,
+            )?,
+            offset: c.offset,
+            data: c.data,
+            last: c.last,
+        },
+        Body::SnapshotResponse(r) => MessageBody::SnapshotResponse {
+            index: r.index,
+            received: r.received,
+            reject: r.reject,
+        },
+        Body::TimeoutNow(_) => MessageBody::TimeoutNow,
+        Body::Propose(p) => MessageBody::Propose {
+            payloads: p
+                .payloads
+                .into_iter()
+                .map(payload_from_pb)
+                .collect::<Result<Vec<_>>>()?,
+        },
+        Body::ReadIndex(r) => MessageBody::ReadIndex { ctx: r.ctx },
+        Body::ReadIndexResponse(r) => MessageBody::ReadIndexResponse {
+            ctx: r.ctx,
+            index: r.index,
+        },
+    };
+    Ok(Message {
+        from: m.from,
+        to: m.to,
+        term: m.term,
+        body,
+    })
+}
+
+fn data_type_to_pb(t: Option<DataType>) -> cpb::DataType {
+    match t {
+        None => cpb::DataType::Unknown,
+        Some(DataType::Boolean) => cpb::DataType::Boolean,
+        Some(DataType::Integer) => cpb::DataType::Integer,
+        Some(DataType::Float) => cpb::DataType::Float,
+        Some(DataType::Text) => cpb::DataType::Text,
+    }
+}
+
+/// A SQL value on the wire.
+pub fn value_to_pb(v: &Value) -> cpb::Value {
+    use cpb::value::Kind;
+    let kind = match v {
+        Value::Null => Kind::Null(true),
+        Value::Boolean(b) => Kind::Boolean(*b),
+        Value::Integer(i) => Kind::Integer(*i),
+        Value::Float(f) => Kind::Float(*f),
+        Value::Text(s) => Kind::Text(s.clone()),
+    };
+    cpb::Value { kind: Some(kind) }
+}
+
+/// A SQL value from the wire (a value without a kind is malformed).
+pub fn value_from_pb(v: &cpb::Value) -> Result<Value> {
+    use cpb::value::Kind;
+    Ok(
+        match v
+            .kind
+            .as_ref()
+            .ok_or_else(|| malformed("value without kind"))?
+        {
+            Kind::Null(_) => Value::Null,
+            Kind::Boolean(b) => Value::Boolean(*b),
+            Kind::Integer(i) => Value::Integer(*i),
+            Kind::Float(f) => Value::Float(*f),
+            Kind::Text(s) => Value::Text(s.clone()),
+        },
+    )
+}
+
+/// One statement's outcome on the wire.
+pub fn result_to_pb(r: &chronos_sql::Result<StatementResult>) -> cpb::StatementResult {
+    use cpb::statement_result::Result as R;
+    let result = match r {
+        Ok(StatementResult::Query { columns, rows }) => R::Query(cpb::QueryResult {
+            columns: columns
+                .iter()
+                .map(|c| cpb::Column {
+                    name: c.name.clone(),
+                    data_type: data_type_to_pb(c.data_type) as i32,
+                })
+                .collect(),
+            rows: rows
+                .iter()
+                .map(|row| cpb::Row {
+                    values: row.iter().map(value_to_pb).collect(),
+                })
+                .collect(),
+        }),
+        Ok(StatementResult::Modified { tag, rows }) => R::Modified(cpb::Modified {
+            tag: (*tag).to_string(),
+            rows: *rows,
+        }),
+        Ok(StatementResult::Command { tag }) => R::Command(cpb::Command { tag: tag.clone() }),
+        Ok(StatementResult::Explain { lines }) => R::Explain(cpb::Explain {
+            lines: lines.clone(),
+        }),
+        Err(e) => R::Error(cpb::SqlError {
+            sqlstate: e.state.code().to_string(),
+            message: e.message.clone(),
+        }),
+    };
+    cpb::StatementResult {
+        result: Some(result),
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let meta = SnapshotMeta {
+            index: 7,
+            term: 2,
+            membership: Membership::with_voters([1, 2, 3]),
+        };
+        let bodies = vec![
+            MessageBody::PreVote {
+                last_index: 3,
+                last_term: 1,
+            },
+            MessageBody::Vote {
+                last_index: 3,
+                last_term: 1,
+                transfer: true,
+            },
+            MessageBody::Append {
+                prev_index: 4,
+                prev_term: 1,
+                entries: vec![
+                    Entry {
+                        term: 2,
+                        index: 5,
+                        payload: EntryPayload::Normal(b"x".to_vec()),
+                    },
+                    Entry {
+                        term: 2,
+                        index: 6,
+                        payload: EntryPayload::ConfChange(ConfChange::AddLearner(4)),
+                    },
+                ],
+                commit: 4,
+            },
+            MessageBody::AppendResponse {
+                index: 3,
+                reject: Some(RejectHint {
+                    conflict_term: None,
+                    conflict_index: 2,
+                }),
+            },
+            MessageBody::SnapshotChunk {
+                meta,
+                offset: 10,
+                data: vec![1, 2, 3],
+                last: true,
+            },
+            MessageBody::TimeoutNow,
+            MessageBody::Propose {
+                payloads: vec![EntryPayload::Empty],
+            },
+        ];
+        for body in bodies {
+            let m = Message {
+                from: 1,
+                to: 2,
+                term: 3,
+                body,
+            };
+            assert_eq!(message_from_pb(message_to_pb(&m)).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn malformed_messages_are_errors() {
+        let empty = pb::Message {
+            from: 1,
+            to: 2,
+            term: 1,
+            body: None,
+        };
+        assert!(message_from_pb(empty).is_err());
+        let gap = pb::Message {
+            from: 1,
+            to: 2,
+            term: 1,
+            body: Some(pb::message::Body::Append(pb::Append {
+                prev_index: 1,
+                prev_term: 1,
+                entries: vec![pb::Entry {
+                    term: 1,
+                    index: 5,
+                    payload: Some(pb::EntryPayload {
+                        kind: Some(pb::entry_payload::Kind::Empty(pb::Nothing {})),
+                    }),
+                }],
+                commit: 0,
+            })),
+        };
+        assert!(message_from_pb(gap).is_err());
+        let bad_enum = pb::EntryPayload {
+            kind: Some(pb::entry_payload::Kind::ConfChange(pb::ConfChange {
+                kind: 99,
+                node: 3,
+            })),
+        };
+        assert!(payload_from_pb(bad_enum).is_err());
+    }
+}

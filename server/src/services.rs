@@ -1,0 +1,468 @@
+//! The gRPC services of a node: Raft (inbound peer traffic), SQL (sessions) and admin.
+//!
+//! Routing of SQL requests: sessions live on the node that opened them, and session ids carry
+//! that node's id in their top 16 bits. `OpenSession` and one-shot `Execute` (session 0) go to
+//! the leader: a follower forwards them transparently (one hop; a forwarded request that reaches
+//! a non-leader fails with `UNAVAILABLE` and the client retries). `Execute` on a session is sent
+//! to the node that owns it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chronos_proto::admin::admin_server::Admin;
+use chronos_proto::admin::{
+    AddNodeRequest, AdminResponse, PeerStatus, RemoveNodeRequest, StatusRequest, StatusResponse,
+    TransferLeaderRequest,
+};
+use chronos_proto::client::sql_client::SqlClient;
+use chronos_proto::client::sql_server::Sql;
+use chronos_proto::client::{
+    CloseSessionRequest, CloseSessionResponse, ExecuteRequest, ExecuteResponse, OpenSessionRequest,
+    OpenSessionResponse,
+};
+use chronos_proto::raft::raft_server::Raft;
+use chronos_proto::raft::{MessageBatch, SendAck};
+use chronos_raft::{ConfChange, Role};
+use chronos_sql::{Engine, Session};
+use parking_lot::Mutex;
+use tonic::transport::Channel;
+use tonic::{Request, Response, Status};
+
+use crate::convert::{message_from_pb, result_to_pb};
+use crate::error::Error;
+use crate::node::{Event, NodeHandle};
+
+const FORWARDED: &str = "x-chronos-forwarded";
+/// How long a request waits for a leader to be known.
+const LEADER_WAIT: Duration = Duration::from_secs(5);
+/// Bound on open sessions per node.
+const MAX_SESSIONS: usize = 10_000;
+
+fn status_of(e: Error) -> Status {
+    match e {
+        Error::NotLeader { .. } | Error::Stopped | Error::Timeout(_) => {
+            Status::unavailable(e.to_string())
+        }
+        Error::Raft(chronos_raft::Error::NotLeader { .. })
+        | Error::Raft(chronos_raft::Error::TransferInProgress { .. }) => {
+            Status::unavailable(e.to_string())
+        }
+        Error::Malformed(_) | Error::Config(_) => Status::invalid_argument(e.to_string()),
+        _ => Status::internal(e.to_string()),
+    }
+}
+
+/// Inbound Raft traffic.
+#[derive(Debug)]
+pub struct RaftService {
+    pub node: NodeHandle,
+}
+
+#[tonic::async_trait]
+impl Raft for RaftService {
+    async fn send(&self, req: Request<MessageBatch>) -> Result<Response<SendAck>, Status> {
+        for m in req.into_inner().messages {
+            let m = message_from_pb(m).map_err(status_of)?;
+            if m.to != self.node.id {
+                return Err(Status::invalid_argument(format!(
+                    "message for node {} reached node {}",
+                    m.to, self.node.id
+                )));
+            }
+            self.node.send(Event::Raft(m)).map_err(status_of)?;
+        }
+        Ok(Response::new(SendAck {}))
+    }
+}
+
+/// Clients of other nodes' SQL and admin services, one channel per address.
+#[derive(Debug, Default, Clone)]
+pub struct Forwarder {
+    channels: Arc<Mutex<HashMap<String, Channel>>>,
+}
+
+impl Forwarder {
+    fn channel(&self, address: &str) -> Result<Channel, Status> {
+        let mut c = self.channels.lock();
+        if let Some(ch) = c.get(address) {
+            return Ok(ch.clone());
+        }
+        let ch = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .map_err(|e| Status::internal(format!("bad address {address}: {e}")))?
+            .connect_timeout(Duration::from_secs(1))
+            .tcp_nodelay(true)
+            .connect_lazy();
+        c.insert(address.to_string(), ch.clone());
+        Ok(ch)
+    }
+
+    fn sql(&self, address: &str) -> Result<SqlClient<Channel>, Status> {
+        Ok(SqlClient::new(self.channel(address)?)
+            .max_decoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES)
+            .max_encoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES))
+    }
+}
+
+/// Where a request should run.
+enum Route {
+    Local,
+    Remote(String),
+}
+
+/// Finds the leader (waiting a little for an election), or refuses a forwarded request.
+async fn route_to_leader(node: &NodeHandle, forwarded: bool) -> Result<Route, Status> {
+    let start = Instant::now();
+    loop {
+        if node.is_leader() {
+            return Ok(Route::Local);
+        }
+        let (leader, address) = node.leader();
+        if let (Some(l), Some(a)) = (leader, address)
+            && l != node.id
+        {
+            if forwarded {
+                return Err(Status::unavailable(format!(
+                    "node {} is not the leader (leader hint: {l})",
+                    node.id
+                )));
+            }
+            return Ok(Route::Remote(a));
+        }
+        if start.elapsed() > LEADER_WAIT {
+            return Err(Status::unavailable("no leader known"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn forwarded<T>(req: T) -> Request<T> {
+    let mut r = Request::new(req);
+    r.metadata_mut()
+        .insert(FORWARDED, tonic::metadata::MetadataValue::from_static("1"));
+    r
+}
+
+/// The SQL client API.
+#[derive(Debug)]
+pub struct SqlService {
+    pub node: NodeHandle,
+    pub engine: Engine,
+    pub sessions: Mutex<HashMap<u64, Arc<std::sync::Mutex<Session>>>>,
+    pub next_session: AtomicU64,
+    pub forwarder: Forwarder,
+}
+
+impl SqlService {
+    pub fn new(node: NodeHandle, engine: Engine) -> Self {
+        SqlService {
+            node,
+            engine,
+            sessions: Mutex::new(HashMap::new()),
+            next_session: AtomicU64::new(1),
+            forwarder: Forwarder::default(),
+        }
+    }
+
+    fn new_session_id(&self) -> u64 {
+        (self.node.id << 48) | (self.next_session.fetch_add(1, Ordering::Relaxed) & ((1 << 48) - 1))
+    }
+
+    async fn run(
+        &self,
+        session: Arc<std::sync::Mutex<Session>>,
+        sql: String,
+    ) -> Result<ExecuteResponse, Status> {
+        let results = tokio::task::spawn_blocking(move || {
+            let mut s = session
+                .lock()
+                .map_err(|_| Status::internal("session poisoned by an earlier panic"))?;
+            Ok::<_, Status>(s.execute(&sql))
+        })
+        .await
+        .map_err(|e| Status::internal(format!("session task: {e}")))??;
+        Ok(ExecuteResponse {
+            results: results.iter().map(result_to_pb).collect(),
+            served_by: self.node.id,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl Sql for SqlService {
+    async fn open_session(
+        &self,
+        req: Request<OpenSessionRequest>,
+    ) -> Result<Response<OpenSessionResponse>, Status> {
+        let fwd = req.metadata().contains_key(FORWARDED);
+        match route_to_leader(&self.node, fwd).await? {
+            Route::Remote(a) => {
+                self.forwarder
+                    .sql(&a)?
+                    .open_session(forwarded(req.into_inner()))
+                    .await
+            }
+            Route::Local => {
+                let mut sessions = self.sessions.lock();
+                if sessions.len() >= MAX_SESSIONS {
+                    return Err(Status::resource_exhausted("too many sessions"));
+                }
+                let id = self.new_session_id();
+                sessions.insert(id, Arc::new(std::sync::Mutex::new(self.engine.session())));
+                Ok(Response::new(OpenSessionResponse { session_id: id }))
+            }
+        }
+    }
+
+    async fn execute(
+        &self,
+        req: Request<ExecuteRequest>,
+    ) -> Result<Response<ExecuteResponse>, Status> {
+        let fwd = req.metadata().contains_key(FORWARDED);
+        let r = req.into_inner();
+        if r.session_id == 0 {
+            return match route_to_leader(&self.node, fwd).await? {
+                Route::Remote(a) => self.forwarder.sql(&a)?.execute(forwarded(r)).await,
+                Route::Local => {
+                    let session = Arc::new(std::sync::Mutex::new(self.engine.session()));
+                    Ok(Response::new(self.run(session, r.sql).await?))
+                }
+            };
+        }
+        let owner = r.session_id >> 48;
+        if owner != self.node.id {
+            if fwd {
+                return Err(Status::not_found("unknown session"));
+            }
+            let address = self.node.shared.lock().addresses.get(&owner).cloned();
+            let Some(a) = address else {
+                return Err(Status::not_found(format!(
+                    "session of unknown node {owner}"
+                )));
+            };
+            return self.forwarder.sql(&a)?.execute(forwarded(r)).await;
+        }
+        let session = self
+            .sessions
+            .lock()
+            .get(&r.session_id)
+            .cloned()
+            .ok_or_else(|| Status::not_found("unknown session (its node may have restarted)"))?;
+        Ok(Response::new(self.run(session, r.sql).await?))
+    }
+
+    async fn close_session(
+        &self,
+        req: Request<CloseSessionRequest>,
+    ) -> Result<Response<CloseSessionResponse>, Status> {
+        let fwd = req.metadata().contains_key(FORWARDED);
+        let r = req.into_inner();
+        let owner = r.session_id >> 48;
+        if owner != self.node.id && !fwd {
+            let address = self.node.shared.lock().addresses.get(&owner).cloned();
+            if let Some(a) = address {
+                return self.forwarder.sql(&a)?.close_session(forwarded(r)).await;
+            }
+        }
+        self.sessions.lock().remove(&r.session_id);
+        Ok(Response::new(CloseSessionResponse {}))
+    }
+}
+
+/// Cluster administration.
+#[derive(Debug)]
+pub struct AdminService {
+    pub node: NodeHandle,
+    pub forwarder: Forwarder,
+}
+
+fn role_name(r: Role) -> &'static str {
+    match r {
+        Role::Follower => "follower",
+        Role::PreCandidate => "pre-candidate",
+        Role::Candidate => "candidate",
+        Role::Leader => "leader",
+    }
+}
+
+impl AdminService {
+    fn admin_client(
+        &self,
+        address: &str,
+    ) -> Result<chronos_proto::admin::admin_client::AdminClient<Channel>, Status> {
+        Ok(chronos_proto::admin::admin_client::AdminClient::new(
+            self.forwarder.channel(address)?,
+        ))
+    }
+
+    async fn conf_change(&self, change: ConfChange) -> Result<(), Status> {
+        // A change is refused while the previous one is uncommitted: retry for a while.
+        let start = Instant::now();
+        loop {
+            match self
+                .node
+                .call(|reply| Event::ConfChange { change, reply })
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(Error::Raft(chronos_raft::Error::ConfChangeRefused { .. }))
+                    if start.elapsed() < Duration::from_secs(10) =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(status_of(e)),
+            }
+        }
+    }
+
+    async fn wait_membership(
+        &self,
+        pred: impl Fn(&crate::node::Status) -> bool,
+    ) -> Result<(), Status> {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(60) {
+            let st = self.node.status().await.map_err(status_of)?;
+            if pred(&st) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(Status::deadline_exceeded(
+            "membership change did not complete in 60 s",
+        ))
+    }
+}
+
+#[tonic::async_trait]
+impl Admin for AdminService {
+    async fn status(
+        &self,
+        _req: Request<StatusRequest>,
+    ) -> Result<Response<StatusResponse>, Status> {
+        let st = self.node.status().await.map_err(status_of)?;
+        let addresses = self.node.shared.lock().addresses.clone();
+        let mut peers: Vec<PeerStatus> = st
+            .voters
+            .iter()
+            .map(|id| (*id, true))
+            .chain(st.learners.iter().map(|id| (*id, false)))
+            .filter(|(id, _)| *id != st.id)
+            .map(|(id, voter)| {
+                let p = st.progress.iter().find(|p| p.id == id);
+                PeerStatus {
+                    id,
+                    address: addresses.get(&id).cloned().unwrap_or_default(),
+                    match_index: p.map_or(0, |p| p.match_index),
+                    next_index: p.map_or(0, |p| p.next_index),
+                    lag: p.map_or(0, |p| st.last_index.saturating_sub(p.match_index)),
+                    state: p.map_or_else(String::new, |p| p.state.clone()),
+                    voter,
+                }
+            })
+            .collect();
+        peers.sort_by_key(|p| p.id);
+        Ok(Response::new(StatusResponse {
+            node_id: st.id,
+            role: role_name(st.role).to_string(),
+            leader: st.leader.unwrap_or(0),
+            term: st.term,
+            commit_index: st.commit,
+            applied_index: st.applied,
+            last_index: st.last_index,
+            snapshot_index: st.snapshot_index,
+            peers,
+            leader_address: st
+                .leader
+                .and_then(|l| addresses.get(&l).cloned())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn add_node(
+        &self,
+        req: Request<AddNodeRequest>,
+    ) -> Result<Response<AdminResponse>, Status> {
+        let fwd = req.metadata().contains_key(FORWARDED);
+        let r = req.into_inner();
+        if r.id == 0 || !r.address.contains(':') {
+            return Err(Status::invalid_argument(
+                "add-node needs an id and HOST:PORT",
+            ));
+        }
+        if let Route::Remote(a) = route_to_leader(&self.node, fwd).await? {
+            return self.admin_client(&a)?.add_node(forwarded(r)).await;
+        }
+        let (id, address) = (r.id, r.address.clone());
+        self.node
+            .call(|reply| Event::SetAddress {
+                node: id,
+                address,
+                reply,
+            })
+            .await
+            .map_err(status_of)?;
+        self.conf_change(ConfChange::AddLearner(id)).await?;
+        // Promote once the learner has caught up with the leader's commit index.
+        self.wait_membership(|st| {
+            st.progress
+                .iter()
+                .any(|p| p.id == id && p.match_index + 16 >= st.commit)
+        })
+        .await?;
+        if r.learner {
+            return Ok(Response::new(AdminResponse {
+                message: format!("node {id} added as a learner"),
+            }));
+        }
+        self.conf_change(ConfChange::AddVoter(id)).await?;
+        self.wait_membership(|st| st.voters.contains(&id)).await?;
+        Ok(Response::new(AdminResponse {
+            message: format!("node {id} added as a voter"),
+        }))
+    }
+
+    async fn remove_node(
+        &self,
+        req: Request<RemoveNodeRequest>,
+    ) -> Result<Response<AdminResponse>, Status> {
+        let fwd = req.metadata().contains_key(FORWARDED);
+        let r = req.into_inner();
+        if let Route::Remote(a) = route_to_leader(&self.node, fwd).await? {
+            return self.admin_client(&a)?.remove_node(forwarded(r)).await;
+        }
+        let id = r.id;
+        self.conf_change(ConfChange::RemoveNode(id)).await?;
+        Ok(Response::new(AdminResponse {
+            message: format!("removal of node {id} proposed (stop its process once committed)"),
+        }))
+    }
+
+    async fn transfer_leader(
+        &self,
+        req: Request<TransferLeaderRequest>,
+    ) -> Result<Response<AdminResponse>, Status> {
+        let fwd = req.metadata().contains_key(FORWARDED);
+        let r = req.into_inner();
+        if let Route::Remote(a) = route_to_leader(&self.node, fwd).await? {
+            return self.admin_client(&a)?.transfer_leader(forwarded(r)).await;
+        }
+        let to = r.to;
+        self.node
+            .call(|reply| Event::Transfer { to, reply })
+            .await
+            .map_err(status_of)?;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if self.node.leader().0 == Some(to) {
+                return Ok(Response::new(AdminResponse {
+                    message: format!("node {to} is the leader"),
+                }));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Err(Status::deadline_exceeded(format!(
+            "node {to} did not take over within 5 s"
+        )))
+    }
+}
