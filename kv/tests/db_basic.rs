@@ -312,3 +312,45 @@ fn read_only_open_sees_everything_and_changes_nothing() {
     let err = Db::open_with_fs(Arc::new(fs.clone()), Path::new("/nowhere"), ro).unwrap_err();
     assert!(matches!(err, Error::NotADataDirectory { .. }), "{err}");
 }
+
+#[test]
+fn writers_and_explicit_flushes_interleave_without_loss_or_deadlock() {
+    let fs = MemFs::new();
+    let db = Arc::new(open_mem(
+        &fs,
+        Options {
+            background: BackgroundMode::Thread,
+            ..Options::tiny()
+        },
+    ));
+    let writers: Vec<_> = (0..8u32)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..150 {
+                    let sync = if i % 3 == 0 {
+                        WriteOptions::SYNC
+                    } else {
+                        WriteOptions::BUFFERED
+                    };
+                    db.put(&key(t * 1000 + i), b"v", sync).unwrap();
+                }
+            })
+        })
+        .collect();
+    let flusher = {
+        let db = db.clone();
+        std::thread::spawn(move || {
+            for _ in 0..30 {
+                db.flush().unwrap();
+                db.sync_wal().unwrap();
+            }
+        })
+    };
+    for w in writers {
+        w.join().unwrap();
+    }
+    flusher.join().unwrap();
+    assert_eq!(scan_all(&db, Direction::Forward).len(), 8 * 150);
+    assert_eq!(db.stats().batches_written, 8 * 150);
+}

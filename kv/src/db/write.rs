@@ -1,6 +1,5 @@
 //! The write path: the writer role, group commit and making room in the memtable.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,21 +19,58 @@ const MAX_GROUP_BYTES: usize = 4 << 20;
 /// How long a write is delayed when L0 is past the slowdown trigger.
 const SLOWDOWN_DELAY: Duration = Duration::from_millis(1);
 
+/// Where one waiting writer stands.
+#[derive(Debug)]
+enum Slot {
+    Waiting,
+    /// Handed the writer role: lead the next group.
+    Lead,
+    Done(Result<u64>),
+}
+
+/// One writer's mailbox: only its own condition variable is signalled, so finishing a group
+/// wakes exactly its members and the next leader, not every queued writer.
+#[derive(Debug)]
+struct Waiter {
+    slot: parking_lot::Mutex<Slot>,
+    cv: parking_lot::Condvar,
+}
+
+impl Waiter {
+    fn new() -> Arc<Waiter> {
+        Arc::new(Waiter {
+            slot: parking_lot::Mutex::new(Slot::Waiting),
+            cv: parking_lot::Condvar::new(),
+        })
+    }
+
+    fn set(&self, slot: Slot) {
+        *self.slot.lock() = slot;
+        self.cv.notify_one();
+    }
+}
+
 #[derive(Debug)]
 struct Pending {
-    ticket: u64,
+    waiter: Arc<Waiter>,
     batch: WriteBatch,
     sync: bool,
 }
 
-/// Writers waiting to be committed, and results for those that were.
+/// Writers waiting to be committed.
+///
+/// Protocol: the writer role (the right to append to the WAL and rotate the memtable) is held
+/// by at most one thread. A writer that finds the role free takes it and leads; otherwise it
+/// waits on its own [`Waiter`]. A leader commits every queued batch as one group, hands each
+/// member its result, then passes the role straight to the oldest queued writer (or frees it
+/// when nobody waits, or when [`with_writer_role`] asked for it).
 #[derive(Debug, Default)]
 pub(super) struct WriteQueue {
-    pending: Vec<Pending>,
-    done: HashMap<u64, Result<u64>>,
-    next_ticket: u64,
+    pending: std::collections::VecDeque<Pending>,
     /// Someone holds the writer role (committing a group, rotating the memtable).
     role_taken: bool,
+    /// Callers of [`with_writer_role`] waiting for the role.
+    role_wanted: usize,
 }
 
 /// Copies an error for each member of a failed group (io errors are not `Clone`).
@@ -59,17 +95,34 @@ fn duplicate(e: &Error) -> Error {
     }
 }
 
+/// Gives up the writer role: to the oldest queued writer, or to nobody.
+fn release_role(inner: &Inner) {
+    let mut q = inner.queue.lock();
+    if q.role_wanted == 0
+        && let Some(next) = q.pending.front()
+    {
+        // The role passes on without being freed; `next` leads everything queued.
+        next.waiter.set(Slot::Lead);
+        return;
+    }
+    q.role_taken = false;
+    if q.role_wanted > 0 {
+        inner.queue_cv.notify_all();
+    }
+}
+
 /// Runs `f` holding the writer role (no group commit runs meanwhile).
 pub(super) fn with_writer_role<R>(inner: &Inner, f: impl FnOnce(&Inner) -> R) -> R {
     let mut q = inner.queue.lock();
+    q.role_wanted += 1;
     while q.role_taken {
         inner.queue_cv.wait(&mut q);
     }
     q.role_taken = true;
+    q.role_wanted -= 1;
     drop(q);
     let out = f(inner);
-    inner.queue.lock().role_taken = false;
-    inner.queue_cv.notify_all();
+    release_role(inner);
     out
 }
 
@@ -79,51 +132,69 @@ pub(super) fn write(inner: &Inner, batch: WriteBatch, opts: WriteOptions) -> Res
         st.check_error()?;
         return Ok(st.last_sequence);
     }
-    let mut q = inner.queue.lock();
-    let ticket = q.next_ticket;
-    q.next_ticket += 1;
-    q.pending.push(Pending {
-        ticket,
-        batch,
-        sync: opts.sync,
-    });
-    loop {
-        if let Some(result) = q.done.remove(&ticket) {
-            return result;
-        }
-        if !q.role_taken {
-            // Become the leader: take our batch and those queued with it, in order.
-            q.role_taken = true;
-            let mut bytes = 0;
-            let mut take = 0;
-            for p in &q.pending {
-                take += 1;
-                bytes += p.batch.size_bytes();
-                if p.ticket >= ticket && bytes >= MAX_GROUP_BYTES {
-                    break;
+    let waiter = Waiter::new();
+    {
+        let mut q = inner.queue.lock();
+        q.pending.push_back(Pending {
+            waiter: waiter.clone(),
+            batch,
+            sync: opts.sync,
+        });
+        if q.role_taken {
+            drop(q);
+            let mut slot = waiter.slot.lock();
+            loop {
+                match std::mem::replace(&mut *slot, Slot::Waiting) {
+                    Slot::Done(result) => return result,
+                    Slot::Lead => break,
+                    Slot::Waiting => waiter.cv.wait(&mut slot),
                 }
             }
-            let group: Vec<Pending> = q.pending.drain(..take).collect();
-            drop(q);
-            let results = commit_group(inner, group);
-            q = inner.queue.lock();
-            q.done.extend(results);
-            q.role_taken = false;
-            inner.queue_cv.notify_all();
-            continue;
+        } else {
+            q.role_taken = true;
         }
-        inner.queue_cv.wait(&mut q);
     }
+    // Lead: commit everything queued (our batch included) as one group.
+    let mut group: Vec<Pending> = {
+        let mut q = inner.queue.lock();
+        let mut bytes = 0;
+        let mut take = 0;
+        let mut mine_taken = false;
+        for p in &q.pending {
+            take += 1;
+            bytes += p.batch.size_bytes();
+            mine_taken |= Arc::ptr_eq(&p.waiter, &waiter);
+            if mine_taken && bytes >= MAX_GROUP_BYTES {
+                break;
+            }
+        }
+        q.pending.drain(..take).collect()
+    };
+    let results = commit_group(inner, &mut group);
+    let mut mine = None;
+    for (p, r) in group.into_iter().zip(results) {
+        if Arc::ptr_eq(&p.waiter, &waiter) {
+            mine = Some(r);
+        } else {
+            p.waiter.set(Slot::Done(r));
+        }
+    }
+    release_role(inner);
+    mine.unwrap_or_else(|| {
+        Err(Error::BackgroundFailed(
+            "invariant: a leader commits its own batch".into(),
+        ))
+    })
 }
 
 /// Commits a group as the leader; returns each member's result.
-fn commit_group(inner: &Inner, mut group: Vec<Pending>) -> Vec<(u64, Result<u64>)> {
+fn commit_group(inner: &Inner, group: &mut [Pending]) -> Vec<Result<u64>> {
     let outcome = (|| -> Result<Vec<u64>> {
         let mem = make_room(inner)?;
         let first = inner.state.lock().last_sequence + 1;
         let mut seqs = Vec::with_capacity(group.len());
         let mut next = first;
-        for p in &group {
+        for p in group.iter() {
             seqs.push(next);
             next += p.batch.len() as u64;
         }
@@ -167,20 +238,13 @@ fn commit_group(inner: &Inner, mut group: Vec<Pending>) -> Vec<(u64, Result<u64>
         Stats::add(&stats.user_bytes_written, user as u64);
         Ok(seqs
             .iter()
-            .zip(&group)
+            .zip(group.iter())
             .map(|(s, p)| s + p.batch.len() as u64 - 1)
             .collect())
     })();
     match outcome {
-        Ok(last_seqs) => group
-            .iter()
-            .map(|p| p.ticket)
-            .zip(last_seqs.into_iter().map(Ok))
-            .collect(),
-        Err(e) => group
-            .iter()
-            .map(|p| (p.ticket, Err(duplicate(&e))))
-            .collect(),
+        Ok(last_seqs) => last_seqs.into_iter().map(Ok).collect(),
+        Err(e) => group.iter().map(|_| Err(duplicate(&e))).collect(),
     }
 }
 
