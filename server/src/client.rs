@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use chronos_proto::admin::admin_client::AdminClient;
 use chronos_proto::admin::{
-    AddNodeRequest, RemoveNodeRequest, StatusRequest, StatusResponse, TransferLeaderRequest,
+    AddNodeRequest, PartitionRequest, RemoveNodeRequest, StatusRequest, StatusResponse,
+    TransferLeaderRequest,
 };
 use chronos_proto::client::sql_client::SqlClient;
 use chronos_proto::client::statement_result::Result as R;
@@ -179,6 +180,16 @@ impl Client {
         Ok(self
             .admin
             .transfer_leader(TransferLeaderRequest { to })
+            .await?
+            .into_inner()
+            .message)
+    }
+
+    /// Fault injection: the node drops Raft traffic with `blocked` (empty heals).
+    pub async fn inject_partition(&mut self, blocked: Vec<u64>) -> Result<String> {
+        Ok(self
+            .admin
+            .inject_partition(PartitionRequest { blocked })
             .await?
             .into_inner()
             .message)

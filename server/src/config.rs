@@ -32,6 +32,9 @@ pub struct NodeConfig {
     pub compact_every_entries: u64,
     /// Bound on how long a commit or read waits for Raft before reporting a timeout.
     pub request_timeout_ms: u64,
+    /// Serve linearizable reads under a leader lease (no heartbeat round per read), relying on
+    /// bounded clock drift between nodes; off: every transaction start is a ReadIndex round.
+    pub lease_reads: bool,
 }
 
 impl NodeConfig {
@@ -49,6 +52,7 @@ impl NodeConfig {
             heartbeat_interval_ticks: 2,
             compact_every_entries: 10_000,
             request_timeout_ms: 10_000,
+            lease_reads: true,
         }
     }
 
@@ -72,7 +76,7 @@ impl NodeConfig {
 
     /// Applies `key = value` lines of a config file (`#` comments). Keys: `id`, `listen`,
     /// `advertise`, `data-dir`, `peer` (repeatable, `ID=HOST:PORT`), `join`, `tick-ms`,
-    /// `election-timeout-ticks`, `heartbeat-interval-ticks`, `compact-every-entries`.
+    /// `election-timeout-ticks`, `heartbeat-interval-ticks`, `compact-every-entries`, `lease-reads`.
     pub fn apply_file(&mut self, text: &str) -> Result<()> {
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -97,6 +101,7 @@ impl NodeConfig {
                     self.peers.insert(id, addr);
                 }
                 "join" => self.join = v.parse().map_err(|_| bad("join"))?,
+                "lease-reads" => self.lease_reads = v.parse().map_err(|_| bad("lease-reads"))?,
                 "tick-ms" => self.tick_ms = v.parse().map_err(|_| bad("tick-ms"))?,
                 "election-timeout-ticks" => {
                     self.election_timeout_ticks = v.parse().map_err(|_| bad("ticks"))?;

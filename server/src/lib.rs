@@ -120,15 +120,26 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
     }));
     let transport = transport::Transport::new(tokio::runtime::Handle::current(), addresses);
     let (tx, rx) = std::sync::mpsc::channel();
-    let (node, thread) = node::start(cfg.clone(), store.clone(), clock, transport, shared, tx, rx)?;
+    let (node, thread) = node::start(
+        cfg.clone(),
+        store.clone(),
+        clock,
+        transport.clone(),
+        shared,
+        tx,
+        rx,
+    )?;
     let engine = chronos_sql::Engine::with_commit_path(
         store,
         Arc::new(commit::RaftCommit::new(node.clone())),
     );
     let forwarder = services::Forwarder::default();
-    let raft = RaftServer::new(services::RaftService { node: node.clone() })
-        .max_decoding_message_size(chronos_proto::MAX_RAFT_MESSAGE_BYTES)
-        .max_encoding_message_size(chronos_proto::MAX_RAFT_MESSAGE_BYTES);
+    let raft = RaftServer::new(services::RaftService {
+        node: node.clone(),
+        transport: transport.clone(),
+    })
+    .max_decoding_message_size(chronos_proto::MAX_RAFT_MESSAGE_BYTES)
+    .max_encoding_message_size(chronos_proto::MAX_RAFT_MESSAGE_BYTES);
     let sql = SqlServer::new(services::SqlService {
         node: node.clone(),
         engine,
@@ -141,6 +152,7 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
     let admin = AdminServer::new(services::AdminService {
         node: node.clone(),
         forwarder,
+        transport,
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await

@@ -217,6 +217,9 @@ pub fn start(
     rc.max_committed_per_ready = 4096;
     rc.max_uncommitted_entries = 50_000;
     rc.snapshot_chunk_bytes = 1 << 20;
+    // Reads under the leader's lease skip a heartbeat round (the raft crate's `lease` module
+    // states the clock-drift assumption); otherwise a ReadIndex round confirms leadership.
+    rc.lease_reads = cfg.lease_reads;
     if !cfg.join {
         rc.bootstrap_voters = std::iter::once(cfg.id)
             .chain(cfg.peers.keys().copied())

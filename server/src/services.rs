@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use chronos_proto::admin::admin_server::Admin;
 use chronos_proto::admin::{
-    AddNodeRequest, AdminResponse, PeerStatus, RemoveNodeRequest, StatusRequest, StatusResponse,
-    TransferLeaderRequest,
+    AddNodeRequest, AdminResponse, PartitionRequest, PeerStatus, RemoveNodeRequest, StatusRequest,
+    StatusResponse, TransferLeaderRequest,
 };
 use chronos_proto::client::sql_client::SqlClient;
 use chronos_proto::client::sql_server::Sql;
@@ -58,6 +58,7 @@ fn status_of(e: Error) -> Status {
 #[derive(Debug)]
 pub struct RaftService {
     pub node: NodeHandle,
+    pub transport: crate::transport::Transport,
 }
 
 #[tonic::async_trait]
@@ -65,6 +66,9 @@ impl Raft for RaftService {
     async fn send(&self, req: Request<MessageBatch>) -> Result<Response<SendAck>, Status> {
         for m in req.into_inner().messages {
             let m = message_from_pb(m).map_err(status_of)?;
+            if self.transport.is_blocked(m.from) {
+                continue;
+            }
             if m.to != self.node.id {
                 return Err(Status::invalid_argument(format!(
                     "message for node {} reached node {}",
@@ -275,6 +279,7 @@ impl Sql for SqlService {
 pub struct AdminService {
     pub node: NodeHandle,
     pub forwarder: Forwarder,
+    pub transport: crate::transport::Transport,
 }
 
 fn role_name(r: Role) -> &'static str {
@@ -464,5 +469,21 @@ impl Admin for AdminService {
         Err(Status::deadline_exceeded(format!(
             "node {to} did not take over within 5 s"
         )))
+    }
+
+    async fn inject_partition(
+        &self,
+        req: Request<PartitionRequest>,
+    ) -> Result<Response<AdminResponse>, Status> {
+        let blocked: std::collections::BTreeSet<u64> =
+            req.into_inner().blocked.into_iter().collect();
+        let message = if blocked.is_empty() {
+            "partition healed".to_string()
+        } else {
+            format!("dropping Raft traffic with {blocked:?}")
+        };
+        tracing::warn!("node {}: fault injection: {message}", self.node.id);
+        self.transport.set_blocked(blocked);
+        Ok(Response::new(AdminResponse { message }))
     }
 }

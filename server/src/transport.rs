@@ -33,6 +33,8 @@ pub struct Transport {
     rt: tokio::runtime::Handle,
     peers: Arc<Mutex<HashMap<u64, Peer>>>,
     addresses: Arc<Mutex<HashMap<u64, String>>>,
+    /// Fault injection: nodes whose traffic is dropped (see `Admin.InjectPartition`).
+    blocked: Arc<Mutex<std::collections::BTreeSet<u64>>>,
 }
 
 impl Transport {
@@ -42,7 +44,18 @@ impl Transport {
             rt,
             peers: Arc::new(Mutex::new(HashMap::new())),
             addresses: Arc::new(Mutex::new(addresses)),
+            blocked: Arc::default(),
         }
+    }
+
+    /// Fault injection: drop all traffic to and from `blocked` (empty heals).
+    pub fn set_blocked(&self, blocked: std::collections::BTreeSet<u64>) {
+        *self.blocked.lock() = blocked;
+    }
+
+    /// Whether traffic with `id` is being dropped.
+    pub fn is_blocked(&self, id: u64) -> bool {
+        self.blocked.lock().contains(&id)
     }
 
     /// Records (or changes) a node's address.
@@ -53,6 +66,9 @@ impl Transport {
     /// Queues a message for its recipient; drops it if the peer is unknown or its queue full.
     pub fn send(&self, msg: Message) {
         let to = msg.to;
+        if self.is_blocked(to) {
+            return;
+        }
         let Some(address) = self.addresses.lock().get(&to).cloned() else {
             tracing::debug!("no address for node {to}; dropping {msg}");
             return;

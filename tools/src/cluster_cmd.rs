@@ -334,3 +334,91 @@ pub fn demo_cluster(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `chronos cluster-bench`: commit throughput and latency of a running cluster.
+#[derive(Debug, clap::Args)]
+pub struct ClusterBenchArgs {
+    /// Nodes to spread the clients over (repeat, or comma-separated).
+    #[arg(
+        long = "host",
+        value_name = "HOST:PORT",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub hosts: Vec<String>,
+    /// Concurrent clients, one run per value (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    pub clients: Vec<usize>,
+    /// Seconds per run.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+}
+
+/// One single-row INSERT per transaction (autocommit), into `bench_kv`, keys unique per client.
+pub fn cluster_bench(args: ClusterBenchArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async {
+        let mut c = Client::connect(&args.hosts[0]).await?;
+        let _ = c
+            .execute(0, "CREATE TABLE bench_kv (k INTEGER PRIMARY KEY, v TEXT)")
+            .await?;
+        let base = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+            * 1_000_000;
+        println!("clients  commits/s  p50 ms  p99 ms  errors");
+        for (run, &n) in args.clients.iter().enumerate() {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(args.seconds);
+            let mut tasks = Vec::new();
+            for i in 0..n {
+                let host = args.hosts[i % args.hosts.len()].clone();
+                let key0 = base + (run as i64) * 100_000_000 + (i as i64) * 1_000_000;
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    let mut errors = 0u64;
+                    let mut c = Client::connect(&host).await?;
+                    let mut k = key0;
+                    while tokio::time::Instant::now() < deadline {
+                        let t = std::time::Instant::now();
+                        let ok = matches!(
+                            c.execute(0, &format!("INSERT INTO bench_kv VALUES ({k}, 'v')"))
+                                .await
+                                .as_deref(),
+                            Ok([Ok(_)])
+                        );
+                        k += 1;
+                        if ok {
+                            lat.push(t.elapsed());
+                        } else {
+                            errors += 1;
+                        }
+                    }
+                    Ok::<_, chronos_server::Error>((lat, errors))
+                }));
+            }
+            let mut all = Vec::new();
+            let mut errors = 0;
+            for t in tasks {
+                let (l, e) = t.await.context("client task")??;
+                all.extend(l);
+                errors += e;
+            }
+            all.sort();
+            let pct = |p: f64| {
+                all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+                    .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+            };
+            println!(
+                "{n:>7}  {:>9.0}  {:>6.2}  {:>6.2}  {errors:>6}",
+                all.len() as f64 / args.seconds as f64,
+                pct(0.5),
+                pct(0.99)
+            );
+        }
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

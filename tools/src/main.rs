@@ -50,6 +50,8 @@ enum Command {
     Admin(cluster_cmd::AdminArgs),
     /// Starts N nodes on 127.0.0.1 with their data under one folder (Ctrl-C stops them).
     DemoCluster(cluster_cmd::DemoArgs),
+    /// Commit throughput and latency of a running cluster with 1, 16, 64 clients.
+    ClusterBench(cluster_cmd::ClusterBenchArgs),
 }
 
 fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Some(Command::Status(args)) => return exit_code(cluster_cmd::status(args)),
         Some(Command::Admin(args)) => return exit_code(cluster_cmd::admin(args)),
         Some(Command::DemoCluster(args)) => return exit_code(cluster_cmd::demo_cluster(args)),
+        Some(Command::ClusterBench(args)) => return exit_code(cluster_cmd::cluster_bench(args)),
         // The checker has its own exit codes: 0 valid, 1 invalid, 2 unknown or unreadable.
         Some(Command::Check(args)) => {
             return cmd_check::run(args).unwrap_or_else(|e| {
