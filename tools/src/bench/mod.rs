@@ -36,6 +36,7 @@ mod engines;
 #[cfg(feature = "peers")]
 mod peers;
 mod report;
+mod sql;
 mod workloads;
 
 use std::path::PathBuf;
@@ -58,6 +59,9 @@ pub struct BenchArgs {
 enum BenchCommand {
     /// The storage engine against peer engines: fills, reads, scans, durable writes, memory.
     Kv(KvBenchArgs),
+    /// The SQL engine against SQLite: bulk and autocommit inserts, point selects, an index
+    /// range scan with an aggregate, a join.
+    Sql(sql::SqlBenchArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -110,6 +114,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             (Some(_), None) => anyhow::bail!("--workload needs --child-dir"),
             (None, _) => run_kv(&kv),
         },
+        BenchCommand::Sql(args) => sql::run(&args),
     }
 }
 
