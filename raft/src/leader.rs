@@ -274,6 +274,10 @@ impl Raft {
                     *chunk_in_flight = false;
                 }
                 let behind = pr.match_index < last;
+                // A probe lost while the follower was unreachable is resent now, even when
+                // there is no new entry to carry (an empty probe): otherwise a follower whose
+                // next index is past the leader's last entry waits for the next proposal.
+                let probing = pr.state == ProgressState::Probe;
                 ls.reads.ack(from, read_seq);
                 ls.lease.record_ack(from, read_seq);
                 let confirmed = ls.reads.take_confirmed(&voters);
@@ -281,7 +285,7 @@ impl Raft {
                     self.respond_read(r.ctx, r.origin, r.index);
                 }
                 if behind {
-                    self.send_append(from, false);
+                    self.send_append(from, probing);
                 }
             }
             MessageBody::SnapshotResponse {
