@@ -118,7 +118,11 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
         addresses: addresses.clone().into_iter().collect(),
         ..node::Shared::default()
     }));
-    let transport = transport::Transport::new(tokio::runtime::Handle::current(), addresses);
+    let transport = transport::Transport::new(
+        tokio::runtime::Handle::current(),
+        addresses,
+        cfg.advertise.clone(),
+    );
     let (tx, rx) = std::sync::mpsc::channel();
     let (node, thread) = node::start(
         cfg.clone(),

@@ -184,6 +184,11 @@ struct Driver {
     reads_unconfirmed: HashMap<u64, Waiting<()>>,
     reads_confirmed: Vec<(u64, Waiting<()>)>,
     timeout: Duration,
+    /// Addresses recorded in the replicated state (applied `SetAddress` entries).
+    replicated_addresses: BTreeMap<u64, String>,
+    /// Set on becoming leader: replicate every address this node knows that the log lacks
+    /// (initial members are known from flags only), so that any later leader can reach them.
+    announce_addresses: bool,
 }
 
 /// Opens storage and Raft and starts the driver thread.
@@ -226,6 +231,9 @@ pub fn start(
             .collect();
     }
     let raw = RawNode::new(rc, init)?;
+    let replicated_addresses = state_machine::load_addresses(store.engine())?
+        .into_iter()
+        .collect();
     let timeout = Duration::from_millis(cfg.request_timeout_ms);
     let handle = NodeHandle {
         id: cfg.id,
@@ -248,6 +256,8 @@ pub fn start(
         reads_unconfirmed: HashMap::new(),
         reads_confirmed: Vec::new(),
         timeout,
+        replicated_addresses,
+        announce_addresses: false,
     };
     let thread = std::thread::Builder::new()
         .name(format!("raft-driver-{}", driver.cfg.id))
@@ -295,6 +305,22 @@ impl Driver {
                 self.expire(now);
             }
             self.process_ready()?;
+            if std::mem::take(&mut self.announce_addresses) {
+                self.propose_missing_addresses();
+                self.process_ready()?;
+            }
+        }
+    }
+
+    fn propose_missing_addresses(&mut self) {
+        let known = self.shared.lock().addresses.clone();
+        for (node, address) in known {
+            if self.replicated_addresses.get(&node) != Some(&address) {
+                let cmd = Command::SetAddress { node, address };
+                if let Err(e) = self.raw.propose(cmd.encode()) {
+                    tracing::debug!("address announcement: {e}");
+                }
+            }
         }
     }
 
@@ -449,6 +475,9 @@ impl Driver {
                 let mut s = self.shared.lock();
                 s.leader = ss.leader;
                 s.role = Some(ss.role);
+                if ss.role == Role::Leader {
+                    self.announce_addresses = true;
+                }
                 if ss.role != Role::Leader {
                     // Pending reads will never be confirmed by this node; let them retry.
                     for (_, w) in self.reads_unconfirmed.drain() {
@@ -474,6 +503,12 @@ impl Driver {
             }
             if let Some(snap) = &ready.snapshot {
                 state_machine::restore(&self.store, &snap.data, snap.meta.index)?;
+                // The snapshot carries the replicated address book.
+                for (node, address) in state_machine::load_addresses(self.store.engine())? {
+                    self.shared.lock().addresses.insert(node, address.clone());
+                    self.transport.set_address(node, address.clone());
+                    self.replicated_addresses.insert(node, address);
+                }
             }
             for e in &ready.committed_entries {
                 self.apply(&e.payload)?;
@@ -538,6 +573,7 @@ impl Driver {
             }
             Command::SetAddress { node, address } => {
                 state_machine::record_address(self.store.engine(), node, &address)?;
+                self.replicated_addresses.insert(node, address.clone());
                 self.shared.lock().addresses.insert(node, address.clone());
                 self.transport.set_address(node, address);
                 if let Some(w) = self.addresses_waiting.remove(&node) {

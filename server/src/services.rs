@@ -64,11 +64,13 @@ pub struct RaftService {
 #[tonic::async_trait]
 impl Raft for RaftService {
     async fn send(&self, req: Request<MessageBatch>) -> Result<Response<SendAck>, Status> {
-        for m in req.into_inner().messages {
+        let batch = req.into_inner();
+        for m in batch.messages {
             let m = message_from_pb(m).map_err(status_of)?;
             if self.transport.is_blocked(m.from) {
                 continue;
             }
+            self.transport.learn_address(m.from, &batch.from_address);
             if m.to != self.node.id {
                 return Err(Status::invalid_argument(format!(
                     "message for node {} reached node {}",
@@ -412,7 +414,7 @@ impl Admin for AdminService {
         self.wait_membership(|st| {
             st.progress
                 .iter()
-                .any(|p| p.id == id && p.match_index + 16 >= st.commit)
+                .any(|p| p.id == id && p.match_index > 0 && p.match_index + 16 >= st.commit)
         })
         .await?;
         if r.learner {

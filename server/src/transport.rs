@@ -35,12 +35,19 @@ pub struct Transport {
     addresses: Arc<Mutex<HashMap<u64, String>>>,
     /// Fault injection: nodes whose traffic is dropped (see `Admin.InjectPartition`).
     blocked: Arc<Mutex<std::collections::BTreeSet<u64>>>,
+    /// This node's advertised address, sent with every batch.
+    self_address: String,
 }
 
 impl Transport {
     /// A transport spawning its tasks on `rt`, with the initial address book.
-    pub fn new(rt: tokio::runtime::Handle, addresses: HashMap<u64, String>) -> Self {
+    pub fn new(
+        rt: tokio::runtime::Handle,
+        addresses: HashMap<u64, String>,
+        self_address: String,
+    ) -> Self {
         Transport {
+            self_address,
             rt,
             peers: Arc::new(Mutex::new(HashMap::new())),
             addresses: Arc::new(Mutex::new(addresses)),
@@ -56,6 +63,16 @@ impl Transport {
     /// Whether traffic with `id` is being dropped.
     pub fn is_blocked(&self, id: u64) -> bool {
         self.blocked.lock().contains(&id)
+    }
+
+    /// Records a node's address if none is known (from an inbound batch).
+    pub fn learn_address(&self, id: u64, address: &str) {
+        if !address.is_empty() {
+            self.addresses
+                .lock()
+                .entry(id)
+                .or_insert_with(|| address.to_string());
+        }
     }
 
     /// Records (or changes) a node's address.
@@ -82,7 +99,8 @@ impl Transport {
         }
         let peer = peers.entry(to).or_insert_with(|| {
             let (tx, rx) = mpsc::channel(PEER_QUEUE_MESSAGES);
-            self.rt.spawn(peer_loop(address.clone(), rx));
+            self.rt
+                .spawn(peer_loop(address.clone(), self.self_address.clone(), rx));
             Peer { address, tx }
         });
         if peer.tx.try_send(msg).is_err() {
@@ -91,7 +109,7 @@ impl Transport {
     }
 }
 
-async fn peer_loop(address: String, mut rx: mpsc::Receiver<Message>) {
+async fn peer_loop(address: String, self_address: String, mut rx: mpsc::Receiver<Message>) {
     let endpoint = match tonic::transport::Endpoint::from_shared(format!("http://{address}")) {
         Ok(e) => e
             .connect_timeout(Duration::from_millis(500))
@@ -117,7 +135,11 @@ async fn peer_loop(address: String, mut rx: mpsc::Receiver<Message>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = client.send(MessageBatch { messages }).await {
+        let batch = MessageBatch {
+            messages,
+            from_address: self_address.clone(),
+        };
+        if let Err(e) = client.send(batch).await {
             tracing::debug!("send to {address} failed: {e}");
             // Drop what queued behind the failure: it is stale by the time the peer is back.
             while rx.try_recv().is_ok() {}

@@ -147,14 +147,14 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             }
         };
         println!(
-            "{:>4}  {:<22} {:<8} {:<10} {:>6} {:>8} {:>8} {:>8} {:>6}",
+            "{:>4}  {:<22} {:<8} {:<10} {:>6} {:>8} {:>8} {:>8} {:>6}  replication",
             "node", "address", "voter", "role", "term", "commit", "applied", "match", "lag"
         );
-        let mut nodes = vec![(leader_view.node_id, String::new(), true, 0u64, 0u64)];
+        let mut nodes = vec![(leader_view.node_id, String::new(), true, 0u64, 0u64, String::new())];
         for p in &leader_view.peers {
-            nodes.push((p.id, p.address.clone(), p.voter, p.match_index, p.lag));
+            nodes.push((p.id, p.address.clone(), p.voter, p.match_index, p.lag, p.state.clone()));
         }
-        for (id, mut addr, voter, m, lag) in nodes {
+        for (id, mut addr, voter, m, lag, state) in nodes {
             if id == st.node_id {
                 addr = args.host.clone();
             }
@@ -189,7 +189,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 (m.to_string(), lag.to_string())
             };
             println!(
-                "{id:>4}  {addr:<22} {:<8} {role:<10} {term:>6} {commit:>8} {applied:>8} {m:>8} {lag:>6}",
+                "{id:>4}  {addr:<22} {:<8} {role:<10} {term:>6} {commit:>8} {applied:>8} {m:>8} {lag:>6}  {state}",
                 if voter { "voter" } else { "learner" }
             );
         }
