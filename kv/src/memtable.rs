@@ -21,8 +21,12 @@ use crate::key::{self, InternalKey, ValueKind};
 /// Per-entry bookkeeping the size estimate charges on top of key and value bytes.
 const ENTRY_OVERHEAD_BYTES: usize = 48;
 
-/// Entries an iterator copies per lock acquisition.
-const ITER_CHUNK_ENTRIES: usize = 128;
+/// Entries an iterator copies on its first fill after a seek; each later fill doubles, up to
+/// [`ITER_CHUNK_MAX_ENTRIES`]. Point reads (a seek and one entry) stay cheap; long scans
+/// amortise the lock.
+const ITER_CHUNK_FIRST_ENTRIES: usize = 4;
+/// Most entries an iterator copies per lock acquisition.
+const ITER_CHUNK_MAX_ENTRIES: usize = 128;
 
 /// Sorted in-memory writes.
 #[derive(Debug)]
@@ -92,6 +96,7 @@ impl Memtable {
             chunk: Vec::new(),
             pos: 0,
             chunk_was_full: false,
+            chunk_limit: ITER_CHUNK_FIRST_ENTRIES,
             direction: Direction::Forward,
         }
     }
@@ -105,6 +110,8 @@ pub struct MemtableIterator {
     pos: usize,
     /// Whether the last fill hit the chunk limit (more entries may follow).
     chunk_was_full: bool,
+    /// Entries the next fill copies.
+    chunk_limit: usize,
     direction: Direction,
 }
 
@@ -118,22 +125,23 @@ impl MemtableIterator {
         match direction {
             Direction::Forward => self.chunk.extend(
                 map.range((from, Bound::Unbounded))
-                    .take(ITER_CHUNK_ENTRIES)
+                    .take(self.chunk_limit)
                     .map(copy),
             ),
             Direction::Reverse => self.chunk.extend(
                 map.range((Bound::Unbounded, from))
                     .rev()
-                    .take(ITER_CHUNK_ENTRIES)
+                    .take(self.chunk_limit)
                     .map(copy),
             ),
         }
-        self.chunk_was_full = self.chunk.len() == ITER_CHUNK_ENTRIES;
+        self.chunk_was_full = self.chunk.len() == self.chunk_limit;
     }
 
     fn advance(&mut self) {
         self.pos += 1;
         if self.pos == self.chunk.len() && self.chunk_was_full {
+            self.chunk_limit = (self.chunk_limit * 2).min(ITER_CHUNK_MAX_ENTRIES);
             let last = InternalKey(self.chunk[self.pos - 1].0.clone());
             self.fill(self.direction, Bound::Excluded(last));
         }
@@ -145,14 +153,17 @@ impl InternalIterator for MemtableIterator {
         self.pos < self.chunk.len()
     }
     fn seek_to_first(&mut self) -> Result<()> {
+        self.chunk_limit = ITER_CHUNK_FIRST_ENTRIES;
         self.fill(Direction::Forward, Bound::Unbounded);
         Ok(())
     }
     fn seek_to_last(&mut self) -> Result<()> {
+        self.chunk_limit = ITER_CHUNK_FIRST_ENTRIES;
         self.fill(Direction::Reverse, Bound::Unbounded);
         Ok(())
     }
     fn seek(&mut self, target: &[u8]) -> Result<()> {
+        self.chunk_limit = ITER_CHUNK_FIRST_ENTRIES;
         self.fill(
             Direction::Forward,
             Bound::Included(InternalKey(target.to_vec())),
@@ -160,6 +171,7 @@ impl InternalIterator for MemtableIterator {
         Ok(())
     }
     fn seek_for_prev(&mut self, target: &[u8]) -> Result<()> {
+        self.chunk_limit = ITER_CHUNK_FIRST_ENTRIES;
         self.fill(
             Direction::Reverse,
             Bound::Included(InternalKey(target.to_vec())),
