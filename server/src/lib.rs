@@ -15,9 +15,38 @@
 //!      first-committer-wins verdict, same on every replica) ─► the leader answers the client
 //! ```
 //!
-//! Reads: each transaction first runs `CommitPath::before_snapshot`, a ReadIndex round (the
-//! leader confirms it still leads with a heartbeat quorum) and waits until applied reaches the
-//! read index, so its snapshot includes every write acknowledged before it began.
+//! Reads: each transaction first runs `CommitPath::before_snapshot`: the leader confirms it still
+//! leads (under its lease by default — `lease_reads`, resting on the raft crate's clock-drift
+//! bound — or by a ReadIndex heartbeat round when `lease_reads` is off) and waits until applied
+//! reaches the read index, so its snapshot includes every write acknowledged before it began.
+//!
+//! Group commit: the driver drains its whole queue (up to [`node::MAX_EVENTS_PER_TURN`]
+//! events) before taking a `Ready`, so every commit that arrived during the previous fsync shares
+//! the next append and fsync; followers likewise persist every append that arrived in one turn
+//! with one fsync. The store's own writes are not synced per commit (see the invariants).
+//!
+//! Routing: SQL sessions live on the node that opened them (the leader when opened), with the
+//! owner's id in the session id; a follower forwards `OpenSession`, one-shot `Execute` and admin
+//! changes to the leader transparently (one hop), and forwards a session's statements to its
+//! owner (`services.rs`).
+//!
+//! Membership: `chronos start --join` starts an empty node; `Admin.AddNode` (via any node)
+//! replicates its address as a log entry, adds it as a learner, waits until it has caught up
+//! (by snapshot if the log was compacted), then promotes it to voter. Every Raft batch carries the
+//! sender's address, and a new leader replicates the addresses of the initial members (known
+//! from flags), so every node can reach every other after any change of leader.
+//!
+//! # Running a cluster
+//! ```text
+//! chronos demo-cluster 3 --dir chronos-cluster        # nodes 1..3 on 127.0.0.1:7001..7003
+//! chronos sql --host 127.0.0.1:7002                    # any node; followers forward
+//! chronos status --host 127.0.0.1:7001                 # roles, term, commit/applied, lag
+//! chronos start --id 4 --listen 127.0.0.1:7004 --data-dir chronos-cluster/node4 --join
+//! chronos admin --host 127.0.0.1:7001 add-node --id 4 --address 127.0.0.1:7004
+//! chronos admin --host 127.0.0.1:7001 transfer --to 4
+//! chronos admin --host 127.0.0.1:7001 remove-node --id 4
+//! chronos cluster-bench --host 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003
+//! ```
 //!
 //! # Invariants
 //! - A client hears "committed" only after its entry is committed by a majority and applied on
@@ -29,25 +58,35 @@
 //! - Applying is idempotent on replay: the store's writes are not synced per entry (the Raft
 //!   log is the durable record); after a restart the entries since the last snapshot are applied
 //!   again and those already in the store are refused by the timestamp order, without effect.
+//!   (Buffered writes survive a process crash; a machine crash may lose the store's tail, which
+//!   the replay restores.)
 //! - A snapshot is taken only after the store's WAL is synced, and a received snapshot is
 //!   recorded in the store (a marker key) so that a crash between persisting it in the Raft
 //!   storage and loading it into the store is repaired at startup.
 //! - A storage or apply error that is not deterministic stops the process (exit code 70).
+//! - Every queue is bounded: the per-peer send queues (messages dropped when full), the driver's
+//!   turn, sessions per node; the driver's own input channel is not (callers block on replies).
 //!
 //! # Modules
 //! `config` (flags and config file), `node` (the driver thread), `state_machine` (entry
-//! format, apply, snapshot dump/restore), `transport` (outbound Raft RPCs), `services`
-//! (gRPC servers), `commit` (the SQL commit path), `convert` (wire ↔ raft/sql), `client`.
+//! format, apply, snapshot dump/restore, address book), `transport` (outbound Raft RPCs, the
+//! partition fault hook), `services` (gRPC servers), `commit` (the SQL commit path), `convert`
+//! (wire ↔ raft/sql), `client` (used by the tools and tests).
 //!
 //! # Not implemented (or weaker than the issue asks)
 //! - Snapshots are a full dump of the MVCC keyspace held in memory (the Raft core keeps the
-//!   latest snapshot in memory and cuts chunks from it), not a streamed checkpoint of SSTables.
-//!   Fine for test-sized data, not for large stores.
-//! - Query results are sent whole, not streamed. Sessions are lost if their node restarts.
+//!   latest snapshot in memory and cuts chunks from it, and the receiver buffers it whole), not a
+//!   streamed checkpoint of SSTables. Fine for test-sized data, not for large stores; every
+//!   compaction dumps the whole store.
+//! - Query results are sent whole, not streamed. Sessions are lost if their node restarts or
+//!   loses leadership in a way that kills it; sessions never time out (only a count bound).
 //! - A commit whose leader is deposed before it commits times out after `request_timeout_ms`
-//!   with an "outcome unknown" error (no deduplication of retried transactions).
-//! - No fault-injecting network proxy yet (partition test), no TLS or authentication.
-//! - Removing a node does not stop its process.
+//!   with an "outcome unknown" error (SQLSTATE 58030); there is no deduplication of retried
+//!   transactions.
+//! - The partition hook (`Admin.InjectPartition`) is unauthenticated, like every API here: no
+//!   TLS, no authentication.
+//! - Removing a node does not stop its process; a removed node's data directory is not wiped.
+//! - The driver's event channel is unbounded; overload shows as latency, not back-pressure.
 
 pub mod client;
 mod commit;

@@ -192,14 +192,21 @@ async fn exec(c: &mut Client, sql: &str) -> Result<StatementResult, String> {
     }
 }
 
-/// Retries a statement until it succeeds (bounded).
+/// Retries a statement until it succeeds (bounded). A retry that finds its row or table
+/// already there means an earlier attempt with an unknown outcome (a timeout across a leader
+/// change) did commit: that counts as success.
 async fn exec_retry(c: &mut Client, sql: &str) -> StatementResult {
     let start = Instant::now();
+    let mut retried = false;
     loop {
         match exec(c, sql).await {
             Ok(r) => return r,
+            Err(e) if retried && (e.contains("23505") || e.contains("42P07")) => {
+                return StatementResult::Command { tag: e };
+            }
             Err(e) if start.elapsed() < Duration::from_secs(20) => {
                 let _ = e;
+                retried = true;
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(e) => panic!("{sql}: {e}"),
