@@ -62,9 +62,64 @@ pub(super) fn plan_from(
     from: &[ast::TableWithJoins],
     selection: Option<&ast::Expr>,
 ) -> Result<(Plan, Scope)> {
+    // Inner joins are flattened into the list of relations, their ON conditions joining the
+    // WHERE conjuncts, so the optimiser treats `a JOIN b ON ..` like `a, b WHERE ..`; outer
+    // joins stay whole (their ON conditions decide which rows are null-extended).
     let mut rels = Vec::new();
+    let mut on_conjuncts = Vec::new();
+    let mut prefix = Scope::default();
     for twj in from {
-        rels.push(plan_table_with_joins(planner, twj)?);
+        let all_inner = twj.joins.iter().all(|j| {
+            matches!(
+                &j.join_operator,
+                JoinOperator::Join(
+                    JoinConstraint::On(_) | JoinConstraint::None | JoinConstraint::Using(_)
+                ) | JoinOperator::Inner(
+                    JoinConstraint::On(_) | JoinConstraint::None | JoinConstraint::Using(_)
+                ) | JoinOperator::CrossJoin(_)
+            )
+        });
+        if !all_inner {
+            let rel = plan_table_with_joins(planner, twj)?;
+            prefix = prefix.concat(&rel.scope);
+            rels.push(rel);
+            continue;
+        }
+        let first = plan_factor(planner, &twj.relation)?;
+        prefix = prefix.concat(&first.scope);
+        rels.push(first);
+        for join in &twj.joins {
+            let left = prefix.clone();
+            let right = plan_factor(planner, &join.relation)?;
+            prefix = prefix.concat(&right.scope);
+            let constraint = match &join.join_operator {
+                JoinOperator::Join(c) | JoinOperator::Inner(c) => Some(c),
+                _ => None,
+            };
+            match constraint {
+                Some(JoinConstraint::On(e)) => {
+                    on_conjuncts.push(planner.bind_expr(e, &prefix)?.fold())
+                }
+                Some(JoinConstraint::Using(cols)) => {
+                    for c in cols {
+                        let name = object_name(c)?;
+                        let l = left.resolve(None, &name)?.ok_or_else(|| {
+                            sql_error!(UndefinedColumn, "column \"{name}\" specified in USING clause does not exist in left table")
+                        })?;
+                        let r = right.scope.resolve(None, &name)?.ok_or_else(|| {
+                            sql_error!(UndefinedColumn, "column \"{name}\" specified in USING clause does not exist in right table")
+                        })?;
+                        on_conjuncts.push(Expr::Binary(
+                            BinOp::Eq,
+                            Box::new(Expr::Column(l)),
+                            Box::new(Expr::Column(left.len() + r)),
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            rels.push(right);
+        }
     }
     if rels.is_empty() {
         let plan = Plan::Values {
@@ -95,6 +150,9 @@ pub(super) fn plan_from(
     let rel_of = |col: usize| offsets.iter().rposition(|&o| o <= col).unwrap_or(0);
 
     let mut conjuncts = Vec::new();
+    for c in on_conjuncts {
+        split_conjuncts(c, &mut conjuncts);
+    }
     if let Some(w) = selection {
         let bound = planner.bind_expr(w, &scope)?.fold();
         split_conjuncts(bound, &mut conjuncts);
