@@ -6,6 +6,8 @@
 //! catalog read and write goes through the session's MVCC transaction, DDL is transactional
 //! like everything else, and two concurrent DDL statements conflict on the id counter.
 
+use std::sync::Arc;
+
 use chronos_kv::keycode::{self, Value as KeyValue};
 use chronos_kv::mvcc::Transaction;
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,8 @@ use crate::value::DataType;
 pub const SYSTEM_TABLE_ID: u64 = 0;
 const NEXT_ID: u64 = 0;
 const TABLES: u64 = 1;
+/// Bumped by every catalog change, in the same transaction, so caches can tell.
+const VERSION: u64 = 2;
 /// Index id 0 of every table is its primary key (the rows themselves).
 pub const PRIMARY_INDEX_ID: u64 = 0;
 
@@ -95,7 +99,50 @@ fn corrupt(what: impl std::fmt::Display) -> Error {
     )
 }
 
-/// Every table, in id order.
+/// The decoded catalog of the last committed version seen, per store.
+#[derive(Debug, Default)]
+pub struct CatalogCache {
+    entry: parking_lot::Mutex<Option<(u64, Arc<Vec<TableDef>>)>>,
+}
+
+fn version(txn: &Transaction) -> Result<u64> {
+    match txn.get(&system_key(&[VERSION]))? {
+        None => Ok(0),
+        Some(v) => Ok(u64::from_be_bytes(
+            v.as_slice()
+                .try_into()
+                .map_err(|_| corrupt("catalog version"))?,
+        )),
+    }
+}
+
+fn bump_version(txn: &mut Transaction) -> Result<()> {
+    let next = version(txn)? + 1;
+    txn.put(&system_key(&[VERSION]), &next.to_be_bytes())?;
+    Ok(())
+}
+
+/// Every table as this transaction sees it; served from the store's cache when the
+/// transaction reads a committed catalog version that was decoded before.
+pub fn tables(txn: &Transaction) -> Result<Arc<Vec<TableDef>>> {
+    let v = version(txn)?;
+    // A transaction's own uncommitted DDL must never be cached: it may roll back.
+    let committed = !txn.has_write(&system_key(&[VERSION]));
+    let cache = txn.store().extension::<CatalogCache>();
+    if committed
+        && let Some((cv, tables)) = cache.entry.lock().as_ref()
+        && *cv == v
+    {
+        return Ok(tables.clone());
+    }
+    let tables = Arc::new(list_tables(txn)?);
+    if committed {
+        *cache.entry.lock() = Some((v, tables.clone()));
+    }
+    Ok(tables)
+}
+
+/// Every table, in id order (read from the KV store, uncached).
 pub fn list_tables(txn: &Transaction) -> Result<Vec<TableDef>> {
     let prefix = system_key(&[TABLES]);
     let mut out = Vec::new();
@@ -108,7 +155,7 @@ pub fn list_tables(txn: &Transaction) -> Result<Vec<TableDef>> {
 
 /// The table named `name`, if it exists.
 pub fn find_table(txn: &Transaction, name: &str) -> Result<Option<TableDef>> {
-    Ok(list_tables(txn)?.into_iter().find(|t| t.name == name))
+    Ok(tables(txn)?.iter().find(|t| t.name == name).cloned())
 }
 
 /// The table named `name`, or an "undefined table" error.
@@ -136,11 +183,11 @@ pub fn next_id(txn: &mut Transaction) -> Result<u64> {
 pub fn save_table(txn: &mut Transaction, table: &TableDef) -> Result<()> {
     let bytes = serde_json::to_vec(table).map_err(Error::internal)?;
     txn.put(&system_key(&[TABLES, table.id]), &bytes)?;
-    Ok(())
+    bump_version(txn)
 }
 
 /// Removes a table definition.
 pub fn delete_table(txn: &mut Transaction, table: &TableDef) -> Result<()> {
     txn.delete(&system_key(&[TABLES, table.id]))?;
-    Ok(())
+    bump_version(txn)
 }

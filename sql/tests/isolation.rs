@@ -171,3 +171,28 @@ fn data_survives_reopen() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn catalog_changes_are_transactional_and_never_served_stale() {
+    let (_e, mut a, mut b) = setup();
+    ok(
+        &mut a,
+        "BEGIN; CREATE TABLE ghost (x INTEGER); INSERT INTO ghost VALUES (1)",
+    );
+    assert_eq!(
+        err(&mut b, "SELECT * FROM ghost").state.code(),
+        "42P01",
+        "uncommitted DDL is invisible"
+    );
+    ok(&mut a, "SELECT * FROM ghost");
+    ok(&mut a, "ROLLBACK");
+    ok(&mut b, "CREATE TABLE real_one (y TEXT)");
+    assert_eq!(
+        err(&mut a, "SELECT * FROM ghost").state.code(),
+        "42P01",
+        "rolled-back DDL is gone"
+    );
+    ok(&mut a, "INSERT INTO real_one VALUES ('ok')");
+    ok(&mut b, "DROP TABLE real_one");
+    assert_eq!(err(&mut a, "SELECT * FROM real_one").state.code(), "42P01");
+}

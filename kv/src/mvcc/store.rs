@@ -67,6 +67,9 @@ pub struct MvccStore {
     pub(super) tracker: Mutex<Tracker>,
     /// Serialises commits so they apply in timestamp order.
     commit_lock: Mutex<()>,
+    /// State layers above attach to this store (e.g. the SQL catalog cache), one per type.
+    extensions:
+        Mutex<std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 fn read_meta_ts(db: &Db, name: &str) -> Result<Timestamp> {
@@ -94,7 +97,22 @@ impl MvccStore {
                 active: BTreeMap::new(),
             }),
             commit_lock: Mutex::new(()),
+            extensions: Mutex::new(std::collections::HashMap::new()),
         }))
+    }
+
+    /// The instance of `T` attached to this store, created on first use. Lets layers above
+    /// keep per-store state (caches) without this crate knowing their types.
+    pub fn extension<T: std::any::Any + Send + Sync + Default>(&self) -> Arc<T> {
+        let mut map = self.extensions.lock();
+        let entry = map
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()) as Arc<dyn std::any::Any + Send + Sync>)
+            .clone();
+        drop(map);
+        entry
+            .downcast::<T>()
+            .unwrap_or_else(|_| Arc::new(T::default()))
     }
 
     /// The engine underneath (for statistics and inspection).

@@ -45,6 +45,16 @@ impl Transaction {
         }
     }
 
+    /// The store this transaction runs in.
+    pub fn store(&self) -> &Arc<MvccStore> {
+        &self.store
+    }
+
+    /// Whether this transaction has buffered a write (or delete) of `key`.
+    pub fn has_write(&self, key: &[u8]) -> bool {
+        self.writes.contains_key(key)
+    }
+
     /// The snapshot this transaction reads.
     pub fn read_ts(&self) -> Timestamp {
         self.read_ts
