@@ -1,9 +1,12 @@
-//! `chronos check run`: run a workload against an embedded database, write the history, check
-//! it, print a summary and draw the picture.
+//! `chronos check run`: run a workload against an embedded database (default), a running
+//! cluster (`--hosts A,B,C`, no faults) or a local cluster this command starts and injects
+//! faults into (`--cluster N --nemesis kill|pause|partition|all`), write the history, check it,
+//! print a summary and draw the picture.
 //!
 //! Output directory (`--out`, default `chronos-check-runs/<workload>-<unix seconds>`):
 //! `history.edn` (or `history.jsonl`), `report.txt` (the summary and the checker's report),
-//! `report.json` (the checker's report), `latency.svg`.
+//! `report.json` (the checker's report), `latency.svg`; with `--cluster`, the nodes' logs in
+//! `nodes/`.
 //!
 //! Exit status as `chronos check history`: 0 valid, 1 invalid (an anomaly, or an acknowledged
 //! write missing from the final reads), 2 unknown or the run could not be made.
@@ -19,8 +22,10 @@ use chronos_check::{Model, Report, Verdict};
 use chronos_sql::Engine;
 
 use super::bank::Bank;
+use super::cluster::ClusterConnector;
 use super::list_append::ListAppend;
 use super::nemesis::{Nemesis, Noop, Schedule};
+use super::nemesis_cluster::{ClusterNemesis, LocalCluster, parse_faults};
 use super::recorder::{to_edn, to_json_lines};
 use super::registers::{Register, RwRegister};
 use super::runner::{Progress, RunConfig, RunResult, run};
@@ -58,8 +63,21 @@ pub struct RunArgs {
     /// History format: edn or json (JSON lines).
     #[arg(long, default_value = "edn")]
     pub format: String,
-    /// Fault injection: none, or noop (records a fault schedule, injects nothing; real faults
-    /// need a cluster).
+    /// Run against a running cluster: its nodes' client addresses (comma-separated); clients
+    /// are spread over them round-robin. No faults are injected.
+    #[arg(long, value_name = "HOST:PORT", value_delimiter = ',', conflicts_with_all = ["data_dir", "cluster"])]
+    pub hosts: Vec<String>,
+    /// Start a local cluster of N `chronos start` processes (under a temporary folder, peer
+    /// links through fault-injecting proxies) and run against it; --nemesis then injects
+    /// faults into it.
+    #[arg(long, value_name = "N", conflicts_with = "data_dir")]
+    pub cluster: Option<u64>,
+    /// Per-request deadline in seconds for cluster clients (a miss is indeterminate).
+    #[arg(long = "request-timeout", default_value_t = 5.0)]
+    pub request_timeout_secs: f64,
+    /// Fault injection: none; noop (records a fault schedule, injects nothing); with
+    /// --cluster: kill (SIGKILL the leader, restart it), pause (SIGSTOP/SIGCONT the leader),
+    /// partition (isolate the leader), all (those in turn).
     #[arg(long, default_value = "none")]
     pub nemesis: String,
     /// Seconds of quiet, then of fault, in the nemesis schedule.
@@ -286,30 +304,26 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         models
     };
-    let mut noop = Noop::default();
-    let nemesis: Option<&mut dyn Nemesis> = match args.nemesis.as_str() {
-        "none" => None,
-        "noop" => Some(&mut noop),
+    let faults = match args.nemesis.as_str() {
+        "none" | "noop" => Vec::new(),
         other => {
-            anyhow::bail!("unknown nemesis {other:?} (none, noop; real faults need a cluster)")
+            anyhow::ensure!(
+                args.cluster.is_some(),
+                "--nemesis {other} needs --cluster N (a cluster this command starts and owns)"
+            );
+            parse_faults(other)?
         }
     };
+    anyhow::ensure!(
+        args.request_timeout_secs.is_finite() && args.request_timeout_secs > 0.0,
+        "--request-timeout must be a positive number of seconds"
+    );
+    let request_timeout = Duration::from_secs_f64(args.request_timeout_secs);
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
     });
-    let (engine, description) = match &args.data_dir {
-        Some(dir) => (
-            Engine::open(dir).with_context(|| format!("opening {}", dir.display()))?,
-            format!("embedded database in {}", dir.display()),
-        ),
-        None => (
-            Engine::temporary().context("creating a temporary database")?,
-            "embedded temporary database".to_string(),
-        ),
-    };
-    let connector = EmbeddedConnector::new(engine, description);
     let out = args.out.clone().unwrap_or_else(|| {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -317,6 +331,50 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         PathBuf::from("chronos-check-runs").join(format!("{kind}-{secs}"))
     });
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut cluster = match args.cluster {
+        Some(n) => {
+            let logs = out.join("nodes");
+            std::fs::create_dir_all(&logs)
+                .with_context(|| format!("creating {}", logs.display()))?;
+            let c = LocalCluster::start(n, &logs)?;
+            eprintln!(
+                "started a local cluster of {n} nodes at {} (data in {}, logs in {})",
+                c.hosts().join(","),
+                c.dir().display(),
+                logs.display()
+            );
+            Some(c)
+        }
+        None => None,
+    };
+    let connector: Box<dyn Connector> = if let Some(c) = &cluster {
+        Box::new(ClusterConnector::new(c.hosts(), request_timeout)?)
+    } else if !args.hosts.is_empty() {
+        Box::new(ClusterConnector::new(args.hosts.clone(), request_timeout)?)
+    } else {
+        let (engine, description) = match &args.data_dir {
+            Some(dir) => (
+                Engine::open(dir).with_context(|| format!("opening {}", dir.display()))?,
+                format!("embedded database in {}", dir.display()),
+            ),
+            None => (
+                Engine::temporary().context("creating a temporary database")?,
+                "embedded temporary database".to_string(),
+            ),
+        };
+        Box::new(EmbeddedConnector::new(engine, description))
+    };
+    let connector = connector.as_ref();
+    let mut noop = Noop::default();
+    let mut cluster_nemesis = match (&mut cluster, faults.is_empty()) {
+        (Some(c), false) => Some(ClusterNemesis::new(c, faults)),
+        _ => None,
+    };
+    let nemesis: Option<&mut dyn Nemesis> = match (&mut cluster_nemesis, args.nemesis.as_str()) {
+        (Some(n), _) => Some(n),
+        (None, "noop") => Some(&mut noop),
+        _ => None,
+    };
     let interval = Duration::from_secs_f64(args.nemesis_interval_secs);
     let progress = match args.progress.as_str() {
         "auto" => Progress::Auto,
@@ -341,14 +399,7 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         ..chronos_check::Limits::default()
     };
     let workload = workload(kind, args.clients);
-    let outcome = run_and_check(
-        workload.as_ref(),
-        &connector,
-        &cfg,
-        &models,
-        limits,
-        nemesis,
-    )?;
+    let outcome = run_and_check(workload.as_ref(), connector, &cfg, &models, limits, nemesis)?;
     let history = if json {
         write(&out, "history.jsonl", &to_json_lines(&outcome.run.history))?
     } else {

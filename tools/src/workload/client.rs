@@ -149,7 +149,7 @@ impl Client for EmbeddedClient {
 /// Which embedded errors leave the outcome unknown: storage I/O errors, corruption and internal
 /// errors may strike after a commit became durable. Everything else is refused before any
 /// effect.
-fn classify(state: SqlState, message: String) -> ClientError {
+pub(crate) fn classify(state: SqlState, message: String) -> ClientError {
     match state {
         SqlState::IoError | SqlState::DataCorrupted | SqlState::Internal => {
             ClientError::indeterminate(format!("{message} (SQLSTATE {})", state.code()))

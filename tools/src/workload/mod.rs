@@ -19,20 +19,25 @@
 //! - [`nemesis`]: the fault-injection hook; faults are recorded as `:nemesis` `:info` ops.
 //! - [`runner`]: threads, bounds (`--ops` total, `--duration`), reconnection, progress.
 //! - [`svg`]: latency and throughput over time, nemesis intervals shaded.
+//! - [`cluster`]: the cluster connector (sessions over the gRPC client API, round-robin over
+//!   the nodes, per-request deadline); [`nemesis_cluster`]: a local cluster of `chronos start`
+//!   processes owned by the run, fault-injecting proxies on its peer links, and the nemesis that
+//!   kills, pauses or isolates its leader.
 //!
 //! Processes follow Jepsen: worker `i` starts as process `i`; after an indeterminate outcome
 //! its process is abandoned (its op may still be in flight) and it continues as a fresh process
 //! number with a new client.
 //!
-//! Not yet: a cluster connector and real faults (kill, pause, partition) — they need the
-//! cluster's client API; a key-value (`kv`) workload; Elle's other generators' knobs (key
+//! Not yet: a key-value (`kv`) workload; Elle's other generators' knobs (key
 //! distributions other than uniform over the active keys).
 
 pub mod bank;
 pub mod cli;
 pub mod client;
+pub mod cluster;
 pub mod list_append;
 pub mod nemesis;
+pub mod nemesis_cluster;
 pub mod recorder;
 pub mod registers;
 pub mod runner;
