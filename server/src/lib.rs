@@ -115,6 +115,9 @@ pub use client::Client;
 pub use config::NodeConfig;
 pub use error::{Error, Result};
 
+/// How long a stopping node waits for open connections to close after handing over leadership.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
 /// The wall clock of a real node (the only place the cluster reads wall time for timestamps).
 #[derive(Debug)]
 struct SystemClock;
@@ -202,15 +205,25 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
         .map_err(io("binding the listen address"))?;
     tracing::info!("node {} listening on {}", cfg.id, cfg.listen);
     let stop_node = node.clone();
-    tonic::transport::Server::builder()
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let stopping_tx = stopping.clone();
+    let server = tonic::transport::Server::builder()
         .add_service(raft)
         .add_service(sql)
         .add_service(admin)
         .serve_with_incoming_shutdown(tokio_stream_listener(listener), async move {
             shutdown.await;
             hand_over_leadership(&stop_node).await;
-        })
-        .await?;
+            stopping_tx.notify_one();
+        });
+    // Graceful shutdown waits for open connections (peers, clients) to finish; bound it.
+    tokio::select! {
+        r = server => r?,
+        () = async {
+            stopping.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::info!("node {}: connections still open after the grace period", node.id),
+    }
     let _ = node.send(node::Event::Shutdown);
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     Ok(())

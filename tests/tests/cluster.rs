@@ -49,8 +49,14 @@ fn cluster_node_child() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(chronos_server::serve(cfg, std::future::pending()))
-        .unwrap();
+    rt.block_on(chronos_server::serve(cfg, async {
+        // SIGTERM: a clean shutdown (the node hands over leadership first).
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).unwrap();
+        term.recv().await;
+    }))
+    .unwrap();
+    rt.shutdown_timeout(Duration::from_secs(1));
 }
 
 fn free_port() -> u16 {
@@ -144,6 +150,29 @@ impl Cluster {
             .unwrap();
         self.children[i] = Some(child);
         i
+    }
+
+    /// SIGTERM and wait for the process to exit; returns whether it exited successfully.
+    fn terminate(&mut self, i: usize) -> bool {
+        let mut c = self.children[i].take().unwrap();
+        let ok = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        let start = Instant::now();
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                return status.success();
+            }
+            if start.elapsed() > Duration::from_secs(15) {
+                c.kill().unwrap();
+                c.wait().unwrap();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn kill(&mut self, i: usize) {
@@ -337,6 +366,7 @@ fn leader_sigkill_loses_no_acknowledged_transaction_and_restart_catches_up_by_sn
         let mut next = 0i64;
         let mut failover = None;
         let mut killed_at = None;
+        let mut last_at_kill = 0;
         let start = Instant::now();
         while acked.len() < 300 {
             assert!(
@@ -358,6 +388,8 @@ fn leader_sigkill_loses_no_acknowledged_transaction_and_restart_catches_up_by_sn
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
             if acked.len() == 100 && killed_at.is_none() {
+                let mut cl = connect(&cluster.addrs[leader]).await;
+                last_at_kill = cl.status().await.unwrap().last_index;
                 cluster.kill(leader);
                 killed_at = Some(Instant::now());
             }
@@ -380,7 +412,10 @@ fn leader_sigkill_loses_no_acknowledged_transaction_and_restart_catches_up_by_sn
         let new_leader = leader_of(&mut cs).await as usize - 1;
         let mut cl = connect(&cluster.addrs[new_leader]).await;
         let st = cl.status().await.unwrap();
-        assert!(st.snapshot_index > 0, "{st:?}");
+        assert!(
+            st.snapshot_index > last_at_kill + 1,
+            "the log the killed node needs must be compacted away: {st:?}, its last index {last_at_kill}"
+        );
         // Restart the killed node; it catches up.
         cluster.spawn(leader);
         let mut ck = connect(&cluster.addrs[leader]).await;
@@ -683,5 +718,35 @@ fn a_node_added_from_the_command_line_catches_up_leads_and_is_removed() {
         // The removed node has everything up to its removal.
         let removed = replica_ids(&cluster.node_dir(j));
         assert!(removed.contains(&1000) && removed.is_subset(&expected));
+    });
+}
+
+#[test]
+fn clean_shutdown_of_the_leader_hands_over_leadership_first() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let mut cluster = Cluster::start(3, 10_000);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut c0 = connect(&cluster.addrs[0]).await;
+        exec_retry(&mut c0, "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)").await;
+        let leader = leader_of(&mut c0).await as usize - 1;
+        let other = (leader + 1) % 3;
+        let mut co = connect(&cluster.addrs[other]).await;
+        let old_term = co.status().await.unwrap().term;
+        let t0 = Instant::now();
+        assert!(cluster.terminate(leader), "the node must exit cleanly on SIGTERM");
+        let stopped = t0.elapsed();
+        // A successor was chosen by transfer (one election, no timeout to wait out).
+        let st = co.status().await.unwrap();
+        assert!(st.leader != 0 && st.leader as usize - 1 != leader, "{st:?}");
+        exec_retry(&mut co, "INSERT INTO t VALUES (1, 1)").await;
+        eprintln!(
+            "clean shutdown of the leader: process exited after {stopped:?}, write ok after {:?} (term {old_term} -> {})",
+            t0.elapsed(),
+            st.term
+        );
+        assert_eq!(st.term, old_term + 1, "exactly one election (the transfer)");
     });
 }

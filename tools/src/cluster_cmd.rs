@@ -79,6 +79,7 @@ pub fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the runtime")?;
     rt.block_on(chronos_server::serve(cfg, shutdown_signal()))?;
+    rt.shutdown_timeout(Duration::from_secs(1));
     Ok(ExitCode::SUCCESS)
 }
 
