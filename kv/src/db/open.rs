@@ -198,20 +198,7 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
             closing: false,
             read_only: true,
         };
-        return Ok(Inner {
-            dir: dir.to_path_buf(),
-            fs,
-            opts,
-            stats,
-            state: Mutex::new(state),
-            work_cv: Condvar::new(),
-            room_cv: Condvar::new(),
-            queue: Mutex::new(WriteQueue::default()),
-            queue_cv: Condvar::new(),
-            wal: Mutex::new(None),
-            recovery: report,
-            _lock: lock,
-        });
+        return Ok(Inner::new(dir, fs, opts, stats, state, None, report, lock));
     }
 
     // Recovered writes go to L0 now, so that the new manifest can retire the old segments.
@@ -296,18 +283,46 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
         closing: false,
         read_only: false,
     };
-    Ok(Inner {
-        dir: dir.to_path_buf(),
+    Ok(Inner::new(
+        dir,
         fs,
         opts,
         stats,
-        state: Mutex::new(state),
-        work_cv: Condvar::new(),
-        room_cv: Condvar::new(),
-        queue: Mutex::new(WriteQueue::default()),
-        queue_cv: Condvar::new(),
-        wal: Mutex::new(Some(wal)),
-        recovery: report,
-        _lock: lock,
-    })
+        state,
+        Some(wal),
+        report,
+        lock,
+    ))
+}
+
+impl Inner {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the parts recovery assembles, each used once"
+    )]
+    fn new(
+        dir: &Path,
+        fs: Arc<dyn FileSystem>,
+        opts: Options,
+        stats: Arc<Stats>,
+        state: State,
+        wal: Option<WalWriter>,
+        recovery: RecoveryReport,
+        lock: Box<dyn crate::fs::FileLock>,
+    ) -> Inner {
+        Inner {
+            dir: dir.to_path_buf(),
+            fs,
+            opts,
+            stats,
+            state: Mutex::new(state),
+            work_cv: Condvar::new(),
+            room_cv: Condvar::new(),
+            queue: Mutex::new(WriteQueue::default()),
+            queue_cv: Condvar::new(),
+            wal: Mutex::new(wal),
+            recovery,
+            _lock: lock,
+        }
+    }
 }

@@ -101,20 +101,7 @@ pub(super) fn plan_from(
                     on_conjuncts.push(planner.bind_expr(e, &prefix)?.fold())
                 }
                 Some(JoinConstraint::Using(cols)) => {
-                    for c in cols {
-                        let name = object_name(c)?;
-                        let l = left.resolve(None, &name)?.ok_or_else(|| {
-                            sql_error!(UndefinedColumn, "column \"{name}\" specified in USING clause does not exist in left table")
-                        })?;
-                        let r = right.scope.resolve(None, &name)?.ok_or_else(|| {
-                            sql_error!(UndefinedColumn, "column \"{name}\" specified in USING clause does not exist in right table")
-                        })?;
-                        on_conjuncts.push(Expr::Binary(
-                            BinOp::Eq,
-                            Box::new(Expr::Column(l)),
-                            Box::new(Expr::Column(left.len() + r)),
-                        ));
-                    }
+                    on_conjuncts.extend(using_equalities(&left, &right.scope, cols)?);
                 }
                 _ => {}
             }
@@ -331,17 +318,7 @@ impl Planner<'_> {
         alias: &str,
         selection: Option<&ast::Expr>,
     ) -> Result<(Access, Option<Expr>, Scope)> {
-        let scope = Scope::new(
-            table
-                .columns
-                .iter()
-                .map(|c| ScopeColumn {
-                    table: Some(alias.to_string()),
-                    name: c.name.clone(),
-                    data_type: Some(c.data_type),
-                })
-                .collect(),
-        );
+        let scope = table_scope(table, alias);
         let Some(sel) = selection else {
             return Ok((Access::Full, None, scope));
         };
@@ -354,6 +331,47 @@ impl Planner<'_> {
             .collect();
         Ok((choose_access(table, &plain), Some(bound), scope))
     }
+}
+
+/// The scope of a table's columns reachable as `alias`.
+fn table_scope(table: &TableDef, alias: &str) -> Scope {
+    Scope::new(
+        table
+            .columns
+            .iter()
+            .map(|c| ScopeColumn {
+                table: Some(alias.to_string()),
+                name: c.name.clone(),
+                data_type: Some(c.data_type),
+            })
+            .collect(),
+    )
+}
+
+/// `USING (cols)` as equalities between the left scope and the right one (placed after it).
+fn using_equalities(left: &Scope, right: &Scope, cols: &[ast::ObjectName]) -> Result<Vec<Expr>> {
+    let mut eqs = Vec::new();
+    for c in cols {
+        let name = object_name(c)?;
+        let l = left.resolve(None, &name)?.ok_or_else(|| {
+            sql_error!(
+                UndefinedColumn,
+                "column \"{name}\" specified in USING clause does not exist in left table"
+            )
+        })?;
+        let r = right.resolve(None, &name)?.ok_or_else(|| {
+            sql_error!(
+                UndefinedColumn,
+                "column \"{name}\" specified in USING clause does not exist in right table"
+            )
+        })?;
+        eqs.push(Expr::Binary(
+            BinOp::Eq,
+            Box::new(Expr::Column(l)),
+            Box::new(Expr::Column(left.len() + r)),
+        ));
+    }
+    Ok(eqs)
 }
 
 fn is_equi(c: &Expr) -> bool {
@@ -385,18 +403,7 @@ fn plan_table_with_joins(planner: &mut Planner<'_>, twj: &ast::TableWithJoins) -
             None | Some(JoinConstraint::None) => None,
             Some(JoinConstraint::On(e)) => Some(planner.bind_expr(e, &scope)?.fold()),
             Some(JoinConstraint::Using(cols)) => {
-                let mut eqs = Vec::new();
-                for c in cols {
-                    let name = object_name(c)?;
-                    let l = rel.scope.resolve(None, &name)?.ok_or_else(|| sql_error!(UndefinedColumn, "column \"{name}\" specified in USING clause does not exist in left table"))?;
-                    let r = right.scope.resolve(None, &name)?.ok_or_else(|| sql_error!(UndefinedColumn, "column \"{name}\" specified in USING clause does not exist in right table"))?;
-                    eqs.push(Expr::Binary(
-                        BinOp::Eq,
-                        Box::new(Expr::Column(l)),
-                        Box::new(Expr::Column(left_width + r)),
-                    ));
-                }
-                conjoin(eqs)
+                conjoin(using_equalities(&rel.scope, &right.scope, cols)?)
             }
             Some(JoinConstraint::Natural) => return Err(Error::unsupported("NATURAL JOIN")),
             Some(other) => return Err(Error::unsupported(format!("join constraint {other:?}"))),
@@ -481,17 +488,7 @@ fn plan_factor(planner: &mut Planner<'_>, factor: &TableFactor) -> Result<Relati
             if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
                 return Err(Error::unsupported("column aliases on tables"));
             }
-            let scope = Scope::new(
-                table
-                    .columns
-                    .iter()
-                    .map(|c| ScopeColumn {
-                        table: Some(alias_name.clone()),
-                        name: c.name.clone(),
-                        data_type: Some(c.data_type),
-                    })
-                    .collect(),
-            );
+            let scope = table_scope(&table, &alias_name);
             Ok(Relation {
                 plan: Plan::Scan {
                     table: table.clone(),
