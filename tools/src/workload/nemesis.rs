@@ -4,9 +4,10 @@
 //! or the error), with `:f :start` or `:f :stop`. Checkers ignore these ops; the picture shades
 //! the time between a start and the following stop.
 //!
-//! The embedded database has no faults to inject yet ([`Noop`] only records the schedule); a
-//! cluster nemesis (SIGKILL/restart a node, SIGSTOP/SIGCONT, a partition through a
-//! fault-injecting proxy) implements the same trait and is handed to the runner.
+//! The embedded database has no faults to inject ([`Noop`] only records the schedule); the
+//! cluster nemesis ([`super::nemesis_cluster::ClusterNemesis`]: SIGKILL/restart the leader,
+//! SIGSTOP/SIGCONT it, isolate it through fault-injecting proxies) implements the same trait
+//! for a cluster the run started itself (`chronos check run --cluster N --nemesis ...`).
 
 use std::time::Duration;
 
