@@ -1,6 +1,6 @@
 //! `chronos check`: judge a recorded history (Jepsen EDN or JSON lines) with the checkers of
-//! `chronos-check` (`history`), or run a workload against an embedded database and judge the
-//! history it records (`run`, in [`crate::workload`]).
+//! `chronos-check` (`history`), or run a workload against an embedded database or a cluster and
+//! judge the history it records (`run`, in [`crate::workload`]).
 //!
 //! Exit status: 0 valid, 1 invalid, 2 unknown (a search bound was hit, or the history says too
 //! little) or unreadable input.
@@ -22,7 +22,9 @@ enum CheckCommand {
     /// Check a history file and print the verdict and the anomalies found.
     History(HistoryArgs),
     /// Run a workload (bank, list-append, rw-register, register) with concurrent clients against
-    /// an embedded database, record its history, check it, and draw latency and throughput.
+    /// an embedded database, a running cluster (--hosts) or a local cluster it starts and
+    /// injects faults into (--cluster N --nemesis kill|pause|partition|all), record its
+    /// history, check it, and draw latency and throughput.
     Run(crate::workload::cli::RunArgs),
 }
 
