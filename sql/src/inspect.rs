@@ -74,6 +74,7 @@ impl KeyFormatter {
                 let kind = match second {
                     Some(KeyValue::UInt(0)) => "next_id".to_string(),
                     Some(KeyValue::UInt(1)) => "tables".to_string(),
+                    Some(KeyValue::UInt(2)) => "version".to_string(),
                     Some(v) => show(v),
                     None => String::new(),
                 };

@@ -39,6 +39,16 @@ enum KvCommand {
     /// Keys of the MVCC store, decoded (table, index, key values, commit timestamp,
     /// tombstones) and as raw hex: the newest version of each key, or every version.
     Scan(ScanArgs),
+    /// A cluster node's Raft log: hard state, snapshot, and every entry (term, index, decoded
+    /// transaction batch with keys named through the catalog).
+    RaftLog {
+        /// The node's data directory (the one given to `chronos start`).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// One JSON object per line instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Reads every block of every SSTable and checks every checksum.
     Verify {
         #[arg(long)]
@@ -76,6 +86,7 @@ pub fn run(args: KvArgs) -> Result<()> {
         KvCommand::Summary { data_dir } => summary(&data_dir),
         KvCommand::Verify { data_dir } => verify(&data_dir),
         KvCommand::Scan(args) => scan(&args),
+        KvCommand::RaftLog { data_dir, json } => raft_log(&data_dir, json),
     }
 }
 
@@ -398,6 +409,100 @@ fn scan(args: &ScanArgs) -> Result<()> {
             )?;
         }
         shown += 1;
+    }
+    Ok(())
+}
+
+/// Renders a transaction batch's writes with keys named through the catalog.
+fn describe_batch(
+    batch: &chronos_kv::mvcc::KvBatch,
+    formatter: Option<&KeyFormatter>,
+) -> Vec<String> {
+    batch
+        .writes
+        .iter()
+        .map(|(k, v)| {
+            let key = formatter.map_or_else(|| format!("0x{}", hex(k)), |f| f.format_key(k));
+            match v {
+                None => format!("delete {key}"),
+                Some(v) => format!(
+                    "put {key} = {}",
+                    formatter.map_or_else(|| format!("0x{}", hex(v)), |f| f.format_value(k, v))
+                ),
+            }
+        })
+        .collect()
+}
+
+fn raft_log(data_dir: &std::path::Path, json: bool) -> Result<()> {
+    use chronos_raft::storage::FileStorage;
+    use chronos_raft::storage::LogStorage;
+    use chronos_raft::types::EntryPayload;
+    use chronos_server::state_machine::Command;
+
+    let raft_dir = data_dir.join("raft");
+    if !raft_dir.is_dir() {
+        anyhow::bail!(
+            "{} holds no Raft log (is it a cluster node's data directory?)",
+            data_dir.display()
+        );
+    }
+    // Opening recovers the log as a restarting node would (a torn tail is truncated).
+    let storage = FileStorage::open(&raft_dir, u64::MAX)
+        .with_context(|| format!("opening {}", raft_dir.display()))?;
+    let init = storage.initial_state()?;
+    // Keys are named through the node's catalog when its store can be opened read-only.
+    let formatter = open_existing(&data_dir.join("kv"))
+        .ok()
+        .and_then(|db| {
+            MvccStore::open(
+                db,
+                HybridClock::new(Arc::new(StoppedClock)),
+                MvccOptions::default(),
+            )
+            .ok()
+        })
+        .and_then(|store| KeyFormatter::new(&Engine::from_store(store)).ok());
+    let mut out = std::io::stdout().lock();
+    let hs = init.hard_state;
+    if !json {
+        writeln!(out, "hard state: {hs:?}")?;
+        if let Some(s) = &init.snapshot {
+            writeln!(out, "snapshot: index {} term {}", s.meta.index, s.meta.term)?;
+        }
+    }
+    for e in &init.entries {
+        let (kind, detail): (&str, Vec<String>) = match &e.payload {
+            EntryPayload::Empty => ("no-op", Vec::new()),
+            EntryPayload::Normal(bytes) => match Command::decode(&bytes[..]) {
+                Ok(Command::Txn { batch, .. }) => {
+                    let mut d = vec![format!(
+                        "read_ts {} commit_ts {}",
+                        batch.read_ts, batch.commit_ts
+                    )];
+                    d.extend(describe_batch(&batch, formatter.as_ref()));
+                    ("txn", d)
+                }
+                Ok(Command::SetAddress { node, address }) => {
+                    ("address", vec![format!("node {node} at {address}")])
+                }
+                Err(err) => (
+                    "undecodable",
+                    vec![format!("{err} (0x{})", hex(&bytes[..]))],
+                ),
+            },
+            EntryPayload::ConfChange(c) => ("conf-change", vec![format!("{c:?}")]),
+            EntryPayload::Bootstrap(m) => ("bootstrap", vec![format!("{m:?}")]),
+        };
+        if json {
+            let obj = serde_json::json!({"index": e.index, "term": e.term, "kind": kind, "detail": detail});
+            writeln!(out, "{obj}")?;
+        } else {
+            writeln!(out, "{:>8} term {:<4} {kind}", e.index, e.term)?;
+            for d in detail {
+                writeln!(out, "         {d}")?;
+            }
+        }
     }
     Ok(())
 }
