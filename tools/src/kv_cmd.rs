@@ -31,10 +31,13 @@ enum KvCommand {
         #[arg(long, default_value = DEFAULT_DATA_DIR)]
         data_dir: PathBuf,
     },
-    /// Levels, SSTables with key ranges and sizes, and engine counters.
+    /// Levels, SSTables with key ranges and sizes, WAL recovery, and engine counters.
     Summary {
         #[arg(long)]
         data_dir: PathBuf,
+        /// One JSON object per SSTable and one for the whole store, one per line.
+        #[arg(long)]
+        json: bool,
     },
     /// Keys of the MVCC store, decoded (table, index, key values, commit timestamp,
     /// tombstones) and as raw hex: the newest version of each key, or every version.
@@ -53,6 +56,9 @@ enum KvCommand {
     Verify {
         #[arg(long)]
         data_dir: PathBuf,
+        /// The verdict as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -83,8 +89,8 @@ pub struct ScanArgs {
 pub fn run(args: KvArgs) -> Result<()> {
     match args.command {
         KvCommand::Shell { data_dir } => shell(&data_dir),
-        KvCommand::Summary { data_dir } => summary(&data_dir),
-        KvCommand::Verify { data_dir } => verify(&data_dir),
+        KvCommand::Summary { data_dir, json } => summary(&data_dir, json),
+        KvCommand::Verify { data_dir, json } => verify(&data_dir, json),
         KvCommand::Scan(args) => scan(&args),
         KvCommand::RaftLog { data_dir, json } => raft_log(&data_dir, json),
     }
@@ -229,9 +235,33 @@ fn shell_command(db: &Db, cmd: &str, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn summary(dir: &PathBuf) -> Result<()> {
+fn summary(dir: &PathBuf, json: bool) -> Result<()> {
     let db = open_existing(dir)?;
     let version = db.version();
+    if json {
+        for (level, files) in version.levels.iter().enumerate() {
+            for f in files {
+                let obj = serde_json::json!({
+                    "sstable": format!("{:06}.sst", f.number), "level": level, "bytes": f.size_bytes,
+                    "entries": f.entries, "smallest": hex(f.smallest_user_key()), "largest": hex(f.largest_user_key()),
+                });
+                println!("{obj}");
+            }
+        }
+        let report = db.recovery_report();
+        let stats = db.stats();
+        let obj = serde_json::json!({
+            "data_dir": dir.display().to_string(),
+            "levels": stats.levels.iter().map(|l| serde_json::json!({"files": l.files, "bytes": l.bytes})).collect::<Vec<_>>(),
+            "wal_segments_replayed": report.wal_segments_replayed,
+            "wal_batches_replayed": report.wal_batches_replayed,
+            "torn_wal_tail": report.torn_wal_tail.as_ref().map(|(seg, off, why)| serde_json::json!({"segment": seg, "offset": off, "reason": why})),
+            "last_sequence": stats.last_sequence,
+            "memtable_bytes": stats.memtable_bytes,
+        });
+        println!("{obj}");
+        return Ok(());
+    }
     println!("data directory {}", dir.display());
     for (level, files) in version.levels.iter().enumerate() {
         if files.is_empty() {
@@ -267,9 +297,14 @@ fn summary(dir: &PathBuf) -> Result<()> {
     Ok(())
 }
 
-fn verify(dir: &PathBuf) -> Result<()> {
+fn verify(dir: &PathBuf, json: bool) -> Result<()> {
     let db = open_existing(dir)?;
     let entries = db.verify()?;
+    if json {
+        let obj = serde_json::json!({"ok": true, "entries": entries, "sstables": db.version().file_count()});
+        println!("{obj}");
+        return Ok(());
+    }
     println!(
         "OK: {entries} entries in {} SSTables, every checksum verified",
         db.version().file_count()
