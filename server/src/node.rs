@@ -97,6 +97,8 @@ pub struct Shared {
     pub leader: Option<u64>,
     pub role: Option<Role>,
     pub term: u64,
+    /// The last applied Raft index (snapshot transfers serve only states at or after theirs).
+    pub applied: u64,
     /// Every known node's address, this one included.
     pub addresses: BTreeMap<u64, String>,
 }
@@ -109,6 +111,8 @@ pub struct NodeHandle {
     pub shared: Arc<Mutex<Shared>>,
     pub store: Arc<MvccStore>,
     pub request_timeout: Duration,
+    /// Out-of-band snapshot transfer counters.
+    pub snapshots: Arc<crate::snapshot::Stats>,
 }
 
 impl NodeHandle {
@@ -178,6 +182,7 @@ struct Driver {
     clock: HybridClock,
     transport: Transport,
     shared: Arc<Mutex<Shared>>,
+    snapshots: Arc<crate::snapshot::Stats>,
     next_request: u64,
     commits: HashMap<u64, Waiting<Timestamp>>,
     addresses_waiting: HashMap<u64, Waiting<()>>,
@@ -207,9 +212,17 @@ pub fn start(
     if let Some(snap) = &init.snapshot
         && state_machine::loaded_snapshot_index(store.engine())? < snap.meta.index
     {
-        // Crashed between persisting a received snapshot and loading it into the store.
-        state_machine::restore(&store, &snap.data, snap.meta.index)?;
+        // Crashed between persisting a received snapshot and loading it (completely) into the
+        // store: load it again from its durable dump (see `snapshot.rs`).
+        if snap.data == state_machine::OUT_OF_BAND_SNAPSHOT {
+            let path = crate::snapshot::dump_path(&cfg.data_dir, snap.meta.index);
+            state_machine::restore_file(&store, &path, snap.meta.index)?;
+        } else {
+            state_machine::restore(&store, &snap.data, snap.meta.index)?;
+        }
     }
+    // Partial downloads, and dumps loaded or never handed to Raft, are not needed.
+    crate::snapshot::clean(&cfg.data_dir, u64::MAX)?;
     let mut rc = chronos_raft::Config::new(cfg.id);
     rc.election_timeout_ticks = cfg.election_timeout_ticks;
     rc.heartbeat_interval_ticks = cfg.heartbeat_interval_ticks;
@@ -231,6 +244,7 @@ pub fn start(
             .collect();
     }
     let raw = RawNode::new(rc, init)?;
+    shared.lock().applied = raw.raft().log().applied();
     let replicated_addresses = state_machine::load_addresses(store.engine())?
         .into_iter()
         .collect();
@@ -241,6 +255,7 @@ pub fn start(
         shared: shared.clone(),
         store: store.clone(),
         request_timeout: timeout,
+        snapshots: Arc::default(),
     };
     let mut driver = Driver {
         cfg,
@@ -250,6 +265,7 @@ pub fn start(
         clock,
         transport,
         shared,
+        snapshots: handle.snapshots.clone(),
         next_request: 1,
         commits: HashMap::new(),
         addresses_waiting: HashMap::new(),
@@ -502,7 +518,22 @@ impl Driver {
                 self.transport.send(m);
             }
             if let Some(snap) = &ready.snapshot {
-                state_machine::restore(&self.store, &snap.data, snap.meta.index)?;
+                if snap.data == state_machine::OUT_OF_BAND_SNAPSHOT {
+                    // Downloaded and made durable before Raft saw the snapshot (snapshot.rs).
+                    let path = crate::snapshot::dump_path(&self.cfg.data_dir, snap.meta.index);
+                    state_machine::restore_file(&self.store, &path, snap.meta.index)?;
+                    crate::snapshot::clean(&self.cfg.data_dir, snap.meta.index)?;
+                    self.snapshots
+                        .installed
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::info!(
+                        "node {}: installed snapshot {}",
+                        self.cfg.id,
+                        snap.meta.index
+                    );
+                } else {
+                    state_machine::restore(&self.store, &snap.data, snap.meta.index)?;
+                }
                 // The snapshot carries the replicated address book.
                 for (node, address) in state_machine::load_addresses(self.store.engine())? {
                     self.shared.lock().addresses.insert(node, address.clone());
@@ -525,6 +556,7 @@ impl Driver {
             }
             self.raw.advance();
             let applied = applied.unwrap_or(0).max(self.raw.raft().log().applied());
+            self.shared.lock().applied = applied;
             let mut i = 0;
             while i < self.reads_confirmed.len() {
                 if self.reads_confirmed[i].0 <= applied {
@@ -591,10 +623,13 @@ impl Driver {
             return Ok(());
         }
         // The store must hold everything the snapshot covers durably before the log is dropped.
+        // The Raft snapshot is metadata only: followers fetch the data out of band
+        // (snapshot.rs), so compaction does not dump the store.
         self.store.engine().sync_wal()?;
-        let data = state_machine::dump(self.store.engine())?;
         state_machine::mark_loaded(self.store.engine(), applied)?;
-        let snap = self.raw.compact(applied, data)?;
+        let snap = self
+            .raw
+            .compact(applied, state_machine::OUT_OF_BAND_SNAPSHOT.to_vec())?;
         self.storage.compact(&snap)?;
         self.storage.sync()?;
         tracing::info!("node {}: compacted the log to {applied}", self.cfg.id);

@@ -23,7 +23,7 @@ use chronos_proto::client::{
     OpenSessionResponse,
 };
 use chronos_proto::raft::raft_server::Raft;
-use chronos_proto::raft::{MessageBatch, SendAck};
+use chronos_proto::raft::{FetchSnapshotRequest, MessageBatch, SendAck, SnapshotData};
 use chronos_raft::{ConfChange, Role};
 use chronos_sql::{Engine, Session};
 use parking_lot::Mutex;
@@ -59,10 +59,74 @@ fn status_of(e: Error) -> Status {
 pub struct RaftService {
     pub node: NodeHandle,
     pub transport: crate::transport::Transport,
+    pub data_dir: std::path::PathBuf,
+    pub downloads: Arc<crate::snapshot::Downloads>,
+}
+
+impl RaftService {
+    /// An out-of-band snapshot message: fetch its data first (see `snapshot.rs`). Returns the
+    /// message if it can go to Raft now.
+    fn intercept_snapshot(
+        &self,
+        m: chronos_raft::Message,
+        from_address: &str,
+    ) -> Option<chronos_raft::Message> {
+        let chronos_raft::MessageBody::SnapshotChunk { meta, data, .. } = &m.body else {
+            return Some(m);
+        };
+        if data.as_slice() != crate::snapshot::OUT_OF_BAND_SNAPSHOT {
+            return Some(m);
+        }
+        let index = meta.index;
+        if self.node.shared.lock().applied >= index
+            || crate::snapshot::dump_path(&self.data_dir, index).exists()
+        {
+            return Some(m);
+        }
+        if !self.downloads.claim(index) {
+            return None; // Being fetched; the leader resends.
+        }
+        let address = if from_address.is_empty() {
+            self.node.shared.lock().addresses.get(&m.from).cloned()
+        } else {
+            Some(from_address.to_string())
+        };
+        let Some(address) = address else {
+            self.downloads.release(index);
+            return None;
+        };
+        let (node, downloads, data_dir) = (
+            self.node.clone(),
+            self.downloads.clone(),
+            self.data_dir.clone(),
+        );
+        tokio::spawn(async move {
+            match crate::snapshot::fetch(&address, index, &data_dir, &node.snapshots).await {
+                Ok(()) => {
+                    let _ = node.send(Event::Raft(m));
+                }
+                Err(e) => tracing::warn!("node {}: snapshot {index} download: {e}", node.id),
+            }
+            downloads.release(index);
+        });
+        None
+    }
 }
 
 #[tonic::async_trait]
 impl Raft for RaftService {
+    type FetchSnapshotStream = tokio_stream::wrappers::ReceiverStream<Result<SnapshotData, Status>>;
+
+    async fn fetch_snapshot(
+        &self,
+        req: Request<FetchSnapshotRequest>,
+    ) -> Result<Response<Self::FetchSnapshotStream>, Status> {
+        let rx = crate::snapshot::serve(&self.node, req.into_inner().index)?;
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
+    }
+
     async fn send(&self, req: Request<MessageBatch>) -> Result<Response<SendAck>, Status> {
         let batch = req.into_inner();
         for m in batch.messages {
@@ -77,6 +141,9 @@ impl Raft for RaftService {
                     m.to, self.node.id
                 )));
             }
+            let Some(m) = self.intercept_snapshot(m, &batch.from_address) else {
+                continue;
+            };
             self.node.send(Event::Raft(m)).map_err(status_of)?;
         }
         Ok(Response::new(SendAck {}))
@@ -383,6 +450,10 @@ impl Admin for AdminService {
                 .leader
                 .and_then(|l| addresses.get(&l).cloned())
                 .unwrap_or_default(),
+            snapshot_chunks_sent: self.node.snapshots.chunks_sent.load(Ordering::Relaxed),
+            snapshot_chunks_received: self.node.snapshots.chunks_received.load(Ordering::Relaxed),
+            snapshot_bytes_received: self.node.snapshots.bytes_received.load(Ordering::Relaxed),
+            snapshots_installed: self.node.snapshots.installed.load(Ordering::Relaxed),
         }))
     }
 

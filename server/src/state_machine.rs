@@ -1,5 +1,6 @@
 //! The replicated state machine: what a Raft entry carries, how it is applied, and the snapshot
-//! of the store (a full dump of the MVCC keyspace, restored by clearing and loading).
+//! of the store (a dump of the MVCC keyspace streamed in chunks from a consistent engine
+//! snapshot, loaded by merging it into the store; the transfer is in `snapshot.rs`).
 //!
 //! Entry payload (`EntryPayload::Normal`) layout:
 //!
@@ -114,82 +115,207 @@ pub fn apply_txn(store: &MvccStore, batch: &KvBatch) -> Result<CommitVerdict> {
     }
 }
 
-/// Dumps the MVCC keyspace from a consistent snapshot of the engine.
-pub fn dump(db: &Db) -> Result<Vec<u8>> {
+/// The data of every Raft snapshot this node takes: a descriptor saying "fetch the state out of
+/// band" (see [`crate::snapshot`]). Raft snapshots stay this small however large the store is.
+pub const OUT_OF_BAND_SNAPSHOT: &[u8] = b"chronos-snapshot/out-of-band/v1";
+
+/// Streams the MVCC keyspace from a consistent snapshot of the engine in the dump format, cut
+/// into chunks of about `chunk_bytes` (a record may straddle two chunks). `emit` receives each
+/// chunk and returns false to stop early. Returns (chunks, bytes).
+pub fn dump_chunks(
+    db: &Db,
+    chunk_bytes: usize,
+    mut emit: impl FnMut(Vec<u8>) -> bool,
+) -> Result<(u64, u64)> {
     let snap = db.snapshot();
-    let mut out = Vec::new();
+    let mut chunk = Vec::with_capacity(chunk_bytes);
+    let (mut chunks, mut bytes) = (0u64, 0u64);
+    let mut flush = |chunk: &mut Vec<u8>, chunks: &mut u64, bytes: &mut u64| -> bool {
+        *chunks += 1;
+        *bytes += chunk.len() as u64;
+        emit(std::mem::replace(chunk, Vec::with_capacity(chunk_bytes)))
+    };
     for kv in snap.scan(
         Bound::Unbounded,
         Bound::Excluded(MVCC_KEYSPACE_END),
         Direction::Forward,
     )? {
         let (k, v) = kv?;
-        out.extend_from_slice(&(k.len() as u32).to_le_bytes());
-        out.extend_from_slice(&k);
-        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-        out.extend_from_slice(&v);
+        for part in [&k, &v] {
+            let mut rest: &[u8] = &(part.len() as u32).to_le_bytes();
+            let mut body: &[u8] = part;
+            // The length prefix, then the body, each split at chunk boundaries.
+            for piece in [&mut rest, &mut body] {
+                while !piece.is_empty() {
+                    let room = chunk_bytes.saturating_sub(chunk.len()).max(1);
+                    let n = room.min(piece.len());
+                    let p: &[u8] = piece;
+                    chunk.extend_from_slice(&p[..n]);
+                    *piece = &p[n..];
+                    if chunk.len() >= chunk_bytes && !flush(&mut chunk, &mut chunks, &mut bytes) {
+                        return Ok((chunks, bytes));
+                    }
+                }
+            }
+        }
     }
+    if !chunk.is_empty() {
+        flush(&mut chunk, &mut chunks, &mut bytes);
+    }
+    Ok((chunks, bytes))
+}
+
+/// Dumps the MVCC keyspace whole (tests and small stores only).
+pub fn dump(db: &Db) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    dump_chunks(db, 1 << 20, |c| {
+        out.extend_from_slice(&c);
+        true
+    })?;
     Ok(out)
 }
 
-fn parse_dump(data: &[u8]) -> Result<Vec<(&[u8], &[u8])>> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    let take = |pos: &mut usize| -> Result<&[u8]> {
-        let len_bytes = data
-            .get(*pos..*pos + 4)
+/// Reads dump records one at a time from a byte stream, checking the key order and keyspace.
+struct DumpReader<R> {
+    r: R,
+    prev: Option<Vec<u8>>,
+}
+
+impl<R: std::io::Read> DumpReader<R> {
+    fn field(&mut self, first: bool) -> Result<Option<Vec<u8>>> {
+        let mut len = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = self.r.read(&mut len[got..]).map_err(|e| Error::Io {
+                what: "reading a snapshot".into(),
+                source: e,
+            })?;
+            if n == 0 {
+                if got == 0 && first {
+                    return Ok(None);
+                }
+                return Err(Error::Malformed("snapshot truncated".into()));
+            }
+            got += n;
+        }
+        let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+        self.r.read_exact(&mut buf).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => Error::Malformed("snapshot truncated".into()),
+            _ => Error::Io {
+                what: "reading a snapshot".into(),
+                source: e,
+            },
+        })?;
+        Ok(Some(buf))
+    }
+
+    fn next_pair(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let Some(k) = self.field(true)? else {
+            return Ok(None);
+        };
+        let v = self
+            .field(false)?
             .ok_or_else(|| Error::Malformed("snapshot truncated".into()))?;
-        let len =
-            u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]) as usize;
-        let s = data
-            .get(*pos + 4..*pos + 4 + len)
-            .ok_or_else(|| Error::Malformed("snapshot truncated".into()))?;
-        *pos += 4 + len;
-        Ok(s)
-    };
-    while pos < data.len() {
-        let k = take(&mut pos)?;
-        let v = take(&mut pos)?;
-        if k >= MVCC_KEYSPACE_END {
+        if k.as_slice() >= MVCC_KEYSPACE_END {
             return Err(Error::Malformed(
                 "snapshot key outside the MVCC keyspace".into(),
             ));
         }
-        out.push((k, v));
+        if self.prev.as_ref().is_some_and(|p| *p >= k) {
+            return Err(Error::Malformed("snapshot keys out of order".into()));
+        }
+        self.prev = Some(k.clone());
+        Ok(Some((k, v)))
+    }
+}
+
+#[cfg(test)]
+fn parse_dump(data: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut r = DumpReader {
+        r: data,
+        prev: None,
+    };
+    let mut out = Vec::new();
+    while let Some(p) = r.next_pair()? {
+        out.push(p);
     }
     Ok(out)
 }
 
 /// Replaces the MVCC keyspace with a snapshot's content, syncs it, and records `index` as loaded.
-/// The store's last commit timestamp is brought up to the snapshot's.
+/// The store's last commit timestamp is brought up to the snapshot's. `data` is the whole dump
+/// (snapshots taken before snapshots moved out of band).
 pub fn restore(store: &MvccStore, data: &[u8], index: u64) -> Result<()> {
-    let pairs = parse_dump(data)?;
+    restore_from(store, data, index)
+}
+
+/// Same as [`restore`], streaming the dump from a file in bounded memory.
+pub fn restore_file(store: &MvccStore, path: &std::path::Path, index: u64) -> Result<()> {
+    let f = std::fs::File::open(path).map_err(|e| Error::Io {
+        what: format!("opening snapshot {}", path.display()),
+        source: e,
+    })?;
+    restore_from(store, std::io::BufReader::with_capacity(1 << 16, f), index)
+}
+
+/// Bytes of keys and values per write batch when loading a snapshot.
+const LOAD_BATCH_BYTES: usize = 4 << 20;
+
+/// The load: a merge of the store's current MVCC keys with the dump's (both in key order):
+/// current keys absent from the dump are deleted, the dump's keys are written, in write batches
+/// of at most [`LOAD_BATCH_KEYS`] keys / [`LOAD_BATCH_BYTES`] bytes. The marker is written last
+/// with a synced write, so a crash before it leaves `loaded_snapshot_index` below `index` and
+/// the load is redone at startup.
+fn restore_from(store: &MvccStore, r: impl std::io::Read, index: u64) -> Result<()> {
+    let mut dump = DumpReader { r, prev: None };
     let db = store.engine();
-    // Delete every key not in the snapshot, then write the snapshot's keys.
     let snap = db.snapshot();
+    let mut current = snap
+        .scan(
+            Bound::Unbounded,
+            Bound::Excluded(MVCC_KEYSPACE_END),
+            Direction::Forward,
+        )?
+        .peekable();
     let mut wb = WriteBatch::new();
-    let mut wanted = pairs.iter().map(|(k, _)| *k).peekable();
-    for kv in snap.scan(
-        Bound::Unbounded,
-        Bound::Excluded(MVCC_KEYSPACE_END),
-        Direction::Forward,
-    )? {
-        let (k, _) = kv?;
-        while wanted.peek().is_some_and(|w| *w < k.as_slice()) {
-            wanted.next();
+    let mut wb_bytes = 0usize;
+    let flush = |wb: &mut WriteBatch, wb_bytes: &mut usize| -> Result<()> {
+        if wb.len() >= LOAD_BATCH_KEYS || *wb_bytes >= LOAD_BATCH_BYTES {
+            db.write(std::mem::take(wb), WriteOptions::BUFFERED)?;
+            *wb_bytes = 0;
         }
-        if wanted.peek() != Some(&k.as_slice()) {
-            wb.delete(&k)?;
-            if wb.len() >= LOAD_BATCH_KEYS {
-                db.write(std::mem::take(&mut wb), WriteOptions::BUFFERED)?;
+        Ok(())
+    };
+    loop {
+        let next = dump.next_pair()?;
+        // Delete every current key below the dump's next key (all of them at the end).
+        loop {
+            let below = match (current.peek(), &next) {
+                (None, _) => false,
+                (Some(Err(_)), _) => true,
+                (Some(Ok((k, _))), Some((nk, _))) => k < nk,
+                (Some(Ok(_)), None) => true,
+            };
+            if !below {
+                break;
             }
+            let (k, _) = current
+                .next()
+                .ok_or_else(|| Error::Malformed("scan ended".into()))??;
+            wb.delete(&k)?;
+            wb_bytes += k.len();
+            flush(&mut wb, &mut wb_bytes)?;
         }
-    }
-    for (k, v) in &pairs {
-        wb.put(k, v)?;
-        if wb.len() >= LOAD_BATCH_KEYS {
-            db.write(std::mem::take(&mut wb), WriteOptions::BUFFERED)?;
+        let Some((k, v)) = next else { break };
+        if current
+            .peek()
+            .is_some_and(|c| c.as_ref().is_ok_and(|(ck, _)| *ck == k))
+        {
+            current.next();
         }
+        wb.put(&k, &v)?;
+        wb_bytes += k.len() + v.len();
+        flush(&mut wb, &mut wb_bytes)?;
     }
     wb.put(SNAPSHOT_MARKER_KEY, &index.to_le_bytes())?;
     db.write(wb, WriteOptions::SYNC)?;
@@ -276,5 +402,59 @@ mod tests {
         assert!(Command::decode(&[9, 1, 2]).is_err());
         assert!(Command::decode(&[1, 0, 0]).is_err());
         assert!(parse_dump(&[1, 0, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn chunked_dump_round_trips_and_restore_replaces_the_keyspace() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("a"), chronos_kv::Options::default()).unwrap();
+        for i in 0..200u32 {
+            let v = vec![b'x'; (i as usize * 7) % 300];
+            db.put(
+                &[&[0x01u8][..], &i.to_be_bytes()].concat(),
+                &v,
+                WriteOptions::BUFFERED,
+            )
+            .unwrap();
+        }
+        let whole = dump(&db).unwrap();
+        let mut chunks = Vec::new();
+        let (n, bytes) = dump_chunks(&db, 997, |c| {
+            assert!(c.len() <= 997);
+            chunks.push(c);
+            true
+        })
+        .unwrap();
+        assert_eq!(n as usize, chunks.len());
+        assert!(n > 1);
+        assert_eq!(bytes as usize, whole.len());
+        assert_eq!(chunks.concat(), whole);
+        assert_eq!(parse_dump(&whole).unwrap().len(), 200);
+        // Restore into a store holding other keys: they go, the dump's come.
+        let db2 = Db::open(dir.path().join("b"), chronos_kv::Options::default()).unwrap();
+        db2.put(b"\x01zzz", b"stale", WriteOptions::BUFFERED)
+            .unwrap();
+        db2.put(b"\x01", b"stale", WriteOptions::BUFFERED).unwrap();
+        let store = MvccStore::open(
+            db2,
+            chronos_kv::mvcc::HybridClock::new(std::sync::Arc::new(ZeroClock)),
+            chronos_kv::mvcc::MvccOptions::default(),
+        )
+        .unwrap();
+        let path = dir.path().join("dump");
+        std::fs::write(&path, &whole).unwrap();
+        restore_file(&store, &path, 9).unwrap();
+        assert_eq!(dump(store.engine()).unwrap(), whole);
+        assert_eq!(loaded_snapshot_index(store.engine()).unwrap(), 9);
+        std::fs::write(&path, &whole[..whole.len() - 3]).unwrap();
+        assert!(restore_file(&store, &path, 10).is_err());
+    }
+
+    #[derive(Debug)]
+    struct ZeroClock;
+    impl chronos_kv::mvcc::WallClock for ZeroClock {
+        fn now_millis(&self) -> u64 {
+            0
+        }
     }
 }

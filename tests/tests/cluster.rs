@@ -750,3 +750,91 @@ fn clean_shutdown_of_the_leader_hands_over_leadership_first() {
         assert_eq!(st.term, old_term + 1, "exactly one election (the transfer)");
     });
 }
+
+/// Every (id, v) row of a stopped replica's table `t`, read through an embedded engine.
+fn replica_rows(dir: &Path) -> Vec<Vec<Value>> {
+    let engine = chronos_sql::Engine::open(&dir.join("kv")).unwrap();
+    let mut s = engine.session();
+    let mut r = s.execute("SELECT id, v FROM t ORDER BY id");
+    let StatementResult::Query { rows, .. } = r.pop().unwrap().unwrap() else {
+        panic!("not a query")
+    };
+    rows
+}
+
+#[test]
+fn a_follower_catches_up_by_a_snapshot_streamed_in_several_chunks() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let mut cluster = Cluster::start(3, 20);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut c0 = connect(&cluster.addrs[0]).await;
+        let leader = leader_of(&mut c0).await as usize - 1;
+        let follower = (leader + 1) % 3;
+        let via = (leader + 2) % 3;
+        let mut client = connect(&cluster.addrs[via]).await;
+        exec_retry(
+            &mut client,
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+        )
+        .await;
+        cluster.kill(follower);
+        // About 600 KB of rows while the follower is down: more than two 256 KiB chunks, and
+        // far more entries than the compaction interval, so it can only catch up by snapshot.
+        for id in 0..200i64 {
+            let v = format!("{id:04}-{}", "x".repeat(3000));
+            exec_retry(&mut client, &format!("INSERT INTO t VALUES ({id}, '{v}')")).await;
+        }
+        let mut cl = connect(&cluster.addrs[leader]).await;
+        let st = cl.status().await.unwrap();
+        assert!(st.snapshot_index > 20, "{st:?}");
+        cluster.spawn(follower);
+        let mut cf = connect(&cluster.addrs[follower]).await;
+        let target = cl.status().await.unwrap().commit_index;
+        let t0 = Instant::now();
+        let st = loop {
+            if let Ok(s) = cf.status().await
+                && s.applied_index >= target
+                && s.snapshots_installed >= 1
+            {
+                break s;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "restarted follower did not catch up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        eprintln!(
+            "follower caught up in {:?}: {} chunks, {} bytes",
+            t0.elapsed(),
+            st.snapshot_chunks_received,
+            st.snapshot_bytes_received
+        );
+        assert!(st.snapshot_chunks_received > 1, "{st:?}");
+        assert!(st.snapshot_bytes_received > 512 << 10, "{st:?}");
+        let sent = cl.status().await.unwrap().snapshot_chunks_sent;
+        assert!(sent >= st.snapshot_chunks_received, "leader sent {sent}");
+        // Writes continue with the follower in the quorum; every replica converges.
+        exec_retry(&mut client, "INSERT INTO t VALUES (1000, 'after')").await;
+        wait_converged(&cluster.addrs).await;
+        cluster.kill_all();
+        let reference = replica_rows(&cluster.node_dir(leader));
+        assert_eq!(reference.len(), 201);
+        for i in 0..3 {
+            assert_eq!(
+                replica_rows(&cluster.node_dir(i)),
+                reference,
+                "replica {}",
+                i + 1
+            );
+        }
+        // The received dump was deleted once loaded.
+        let left: Vec<_> = std::fs::read_dir(cluster.node_dir(follower).join("snapshots"))
+            .map(|rd| rd.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{left:?}");
+    });
+}
