@@ -26,6 +26,119 @@ pub struct Client {
 /// One statement's outcome as the client sees it: the engine's result, or its SQL error.
 pub type StatementOutcome = std::result::Result<StatementResult, chronos_sql::Error>;
 
+/// One item of a streamed execution, in order: per query statement `Columns`, any number of
+/// `Rows` batches, then `Done` (a `Query` with the columns and, usually, no rows: the rows came
+/// in the batches; SHOW TABLES and DESCRIBE carry their few rows here); per other statement
+/// just `Done`. Nothing follows a `Done` with an error.
+#[derive(Debug)]
+pub enum StreamItem {
+    Columns(Vec<ColumnInfo>),
+    Rows(Vec<Vec<Value>>),
+    Done(StatementOutcome),
+}
+
+/// The messages of [`Client::execute_stream`], read one at a time.
+#[derive(Debug)]
+pub struct ResultStream {
+    inner: tonic::codec::Streaming<chronos_proto::client::ExecuteStreamResponse>,
+}
+
+impl ResultStream {
+    /// The next item; `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<StreamItem>> {
+        use chronos_proto::client::execute_stream_response::Item;
+        let Some(msg) = self.inner.message().await? else {
+            return Ok(None);
+        };
+        Ok(Some(
+            match msg
+                .item
+                .ok_or_else(|| Error::Malformed("empty stream message".into()))?
+            {
+                Item::Columns(c) => StreamItem::Columns(columns_from_pb(&c.columns)),
+                Item::Rows(b) => StreamItem::Rows(rows_from_pb(&b.rows)?),
+                Item::Result(r) => StreamItem::Done(outcome_from_pb(r)?),
+            },
+        ))
+    }
+
+    /// Reads the rest, assembling each query's rows: the same outcomes as [`Client::execute`].
+    pub async fn collect(mut self) -> Result<Vec<StatementOutcome>> {
+        let mut out = Vec::new();
+        let mut rows = Vec::new();
+        while let Some(item) = self.next().await? {
+            match item {
+                StreamItem::Columns(_) => rows.clear(),
+                StreamItem::Rows(mut r) => rows.append(&mut r),
+                StreamItem::Done(Ok(StatementResult::Query {
+                    columns,
+                    rows: mut more,
+                })) => {
+                    let mut all = std::mem::take(&mut rows);
+                    all.append(&mut more);
+                    out.push(Ok(StatementResult::Query { columns, rows: all }));
+                }
+                StreamItem::Done(r) => out.push(r),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn columns_from_pb(columns: &[chronos_proto::client::Column]) -> Vec<ColumnInfo> {
+    use chronos_proto::client::DataType as T;
+    columns
+        .iter()
+        .map(|c| ColumnInfo {
+            name: c.name.clone(),
+            data_type: match c.data_type() {
+                T::Unknown => None,
+                T::Boolean => Some(DataType::Boolean),
+                T::Integer => Some(DataType::Integer),
+                T::Float => Some(DataType::Float),
+                T::Text => Some(DataType::Text),
+            },
+        })
+        .collect()
+}
+
+fn rows_from_pb(rows: &[chronos_proto::client::Row]) -> Result<Vec<Vec<Value>>> {
+    rows.iter()
+        .map(|row| {
+            row.values
+                .iter()
+                .map(value_from_pb)
+                .collect::<Result<Vec<Value>>>()
+        })
+        .collect()
+}
+
+fn outcome_from_pb(r: chronos_proto::client::StatementResult) -> Result<StatementOutcome> {
+    Ok(
+        match r
+            .result
+            .ok_or_else(|| Error::Malformed("empty result".into()))?
+        {
+            R::Query(q) => Ok(StatementResult::Query {
+                columns: columns_from_pb(&q.columns),
+                rows: rows_from_pb(&q.rows)?,
+            }),
+            R::Modified(m) => Ok(StatementResult::Modified {
+                tag: match m.tag.as_str() {
+                    "INSERT" => "INSERT",
+                    "UPDATE" => "UPDATE",
+                    "DELETE" => "DELETE",
+                    _ => "MODIFIED",
+                },
+                rows: m.rows,
+            }),
+            R::Command(c) => Ok(StatementResult::Command { tag: c.tag }),
+            R::Explain(e) => Ok(StatementResult::Explain { lines: e.lines }),
+            R::Error(e) => Err(chronos_sql::Error::new(sqlstate_of(&e.sqlstate), e.message)),
+        },
+    )
+}
+
 fn sqlstate_of(code: &str) -> chronos_sql::SqlState {
     use chronos_sql::SqlState as S;
     // The states a client branches on; everything else keeps its message.
@@ -78,6 +191,7 @@ impl Client {
     }
 
     /// Runs SQL text in a session (0: a one-shot autocommit session); one outcome per statement.
+    /// Every result arrives in one response (see [`Client::execute_stream`] for large results).
     pub async fn execute(&mut self, session_id: u64, sql: &str) -> Result<Vec<StatementOutcome>> {
         let resp = self
             .sql
@@ -87,66 +201,21 @@ impl Client {
             })
             .await?
             .into_inner();
-        resp.results
-            .into_iter()
-            .map(|r| {
-                Ok(
-                    match r
-                        .result
-                        .ok_or_else(|| Error::Malformed("empty result".into()))?
-                    {
-                        R::Query(q) => Ok(StatementResult::Query {
-                            columns: q
-                                .columns
-                                .iter()
-                                .map(|c| ColumnInfo {
-                                    name: c.name.clone(),
-                                    data_type: match c.data_type() {
-                                        chronos_proto::client::DataType::Unknown => None,
-                                        chronos_proto::client::DataType::Boolean => {
-                                            Some(DataType::Boolean)
-                                        }
-                                        chronos_proto::client::DataType::Integer => {
-                                            Some(DataType::Integer)
-                                        }
-                                        chronos_proto::client::DataType::Float => {
-                                            Some(DataType::Float)
-                                        }
-                                        chronos_proto::client::DataType::Text => {
-                                            Some(DataType::Text)
-                                        }
-                                    },
-                                })
-                                .collect(),
-                            rows: q
-                                .rows
-                                .iter()
-                                .map(|row| {
-                                    row.values
-                                        .iter()
-                                        .map(value_from_pb)
-                                        .collect::<Result<Vec<Value>>>()
-                                })
-                                .collect::<Result<_>>()?,
-                        }),
-                        R::Modified(m) => Ok(StatementResult::Modified {
-                            tag: match m.tag.as_str() {
-                                "INSERT" => "INSERT",
-                                "UPDATE" => "UPDATE",
-                                "DELETE" => "DELETE",
-                                _ => "MODIFIED",
-                            },
-                            rows: m.rows,
-                        }),
-                        R::Command(c) => Ok(StatementResult::Command { tag: c.tag }),
-                        R::Explain(e) => Ok(StatementResult::Explain { lines: e.lines }),
-                        R::Error(e) => {
-                            Err(chronos_sql::Error::new(sqlstate_of(&e.sqlstate), e.message))
-                        }
-                    },
-                )
+        resp.results.into_iter().map(outcome_from_pb).collect()
+    }
+
+    /// Runs SQL text like [`Client::execute`], receiving query rows in bounded batches as the
+    /// server produces them; read them with [`ResultStream::next`].
+    pub async fn execute_stream(&mut self, session_id: u64, sql: &str) -> Result<ResultStream> {
+        let inner = self
+            .sql
+            .execute_stream(ExecuteRequest {
+                session_id,
+                sql: sql.to_string(),
             })
-            .collect()
+            .await?
+            .into_inner();
+        Ok(ResultStream { inner })
     }
 
     /// The node's view of the cluster.

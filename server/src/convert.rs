@@ -339,24 +339,39 @@ pub fn value_from_pb(v: &cpb::Value) -> Result<Value> {
     )
 }
 
+/// A result column on the wire.
+pub fn column_to_pb(c: &chronos_sql::ColumnInfo) -> cpb::Column {
+    cpb::Column {
+        name: c.name.clone(),
+        data_type: data_type_to_pb(c.data_type) as i32,
+    }
+}
+
+/// A row on the wire.
+pub fn row_to_pb(row: &[Value]) -> cpb::Row {
+    cpb::Row {
+        values: row.iter().map(value_to_pb).collect(),
+    }
+}
+
+/// Approximate encoded size of a row (for bounding streamed batches).
+pub fn row_size(row: &[Value]) -> usize {
+    row.iter()
+        .map(|v| match v {
+            Value::Text(s) => s.len() + 6,
+            _ => 11,
+        })
+        .sum::<usize>()
+        + 4
+}
+
 /// One statement's outcome on the wire.
 pub fn result_to_pb(r: &chronos_sql::Result<StatementResult>) -> cpb::StatementResult {
     use cpb::statement_result::Result as R;
     let result = match r {
         Ok(StatementResult::Query { columns, rows }) => R::Query(cpb::QueryResult {
-            columns: columns
-                .iter()
-                .map(|c| cpb::Column {
-                    name: c.name.clone(),
-                    data_type: data_type_to_pb(c.data_type) as i32,
-                })
-                .collect(),
-            rows: rows
-                .iter()
-                .map(|row| cpb::Row {
-                    values: row.iter().map(value_to_pb).collect(),
-                })
-                .collect(),
+            columns: columns.iter().map(column_to_pb).collect(),
+            rows: rows.iter().map(|r| row_to_pb(r)).collect(),
         }),
         Ok(StatementResult::Modified { tag, rows }) => R::Modified(cpb::Modified {
             tag: (*tag).to_string(),

@@ -25,6 +25,13 @@
 //! the next append and fsync; followers likewise persist every append that arrived in one turn
 //! with one fsync. The store's own writes are not synced per commit (see the invariants).
 //!
+//! Results: `Sql.ExecuteStream` (used by `chronos sql --host`) streams a query's rows as the
+//! executor produces them (`chronos_sql::Session::execute_streaming`), in `RowBatch` messages of
+//! at most 1024 rows / ~64 KiB, through a 4-message channel from the session's blocking thread,
+//! so a node holds a bounded number of rows per query beyond what the plan itself buffers
+//! (sorts, hash joins, bounded by the session memory limit); a forwarding follower pipes the
+//! stream through. The unary `Sql.Execute` still returns every result in one message.
+//!
 //! Routing: SQL sessions live on the node that opened them (the leader when opened), with the
 //! owner's id in the session id; a follower forwards `OpenSession`, one-shot `Execute` and admin
 //! changes to the leader transparently (one hop), and forwards a session's statements to its
@@ -91,7 +98,12 @@
 //!   restarts from the beginning (no resume). The load runs on the driver thread, which
 //!   handles no Raft traffic meanwhile (fine for a follower being caught up; long for huge
 //!   stores).
-//! - Query results are sent whole, not streamed. Sessions are lost if their node restarts or
+//! - The unary `Sql.Execute` (used by `Client::execute`, the workload tools and tests) still
+//!   sends results whole, bounded by the message size limit; only `ExecuteStream` streams. The
+//!   `chronos sql --host` shell reads the stream batch by batch but assembles a statement's rows
+//!   before printing them (its table format needs every row for column widths). A query that
+//!   fails after some batches were sent ends with its error after those rows. SHOW TABLES and
+//!   DESCRIBE results still travel in their final message (catalog-sized). Sessions are lost if their node restarts or
 //!   loses leadership in a way that kills it; sessions never time out (only a count bound).
 //! - A commit whose leader is deposed before it commits times out after `request_timeout_ms`
 //!   with an "outcome unknown" error (SQLSTATE 58030); there is no deduplication of retried
@@ -125,7 +137,7 @@ use chronos_proto::raft::raft_server::RaftServer;
 use chronos_raft::Role;
 use parking_lot::Mutex;
 
-pub use client::Client;
+pub use client::{Client, ResultStream, StreamItem};
 pub use config::NodeConfig;
 pub use error::{Error, Result};
 

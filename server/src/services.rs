@@ -4,7 +4,9 @@
 //! that node's id in their top 16 bits. `OpenSession` and one-shot `Execute` (session 0) go to
 //! the leader: a follower forwards them transparently (one hop; a forwarded request that reaches
 //! a non-leader fails with `UNAVAILABLE` and the client retries). `Execute` on a session is sent
-//! to the node that owns it.
+//! to the node that owns it. `ExecuteStream` routes the same way and streams query rows in
+//! bounded batches (a forwarding node pipes the owner's stream through). `Raft.FetchSnapshot`
+//! serves out-of-band snapshot data (`snapshot.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,8 +21,9 @@ use chronos_proto::admin::{
 use chronos_proto::client::sql_client::SqlClient;
 use chronos_proto::client::sql_server::Sql;
 use chronos_proto::client::{
-    CloseSessionRequest, CloseSessionResponse, ExecuteRequest, ExecuteResponse, OpenSessionRequest,
-    OpenSessionResponse,
+    CloseSessionRequest, CloseSessionResponse, ExecuteRequest, ExecuteResponse,
+    ExecuteStreamResponse, OpenSessionRequest, OpenSessionResponse, QueryColumns, RowBatch,
+    execute_stream_response::Item,
 };
 use chronos_proto::raft::raft_server::Raft;
 use chronos_proto::raft::{FetchSnapshotRequest, MessageBatch, SendAck, SnapshotData};
@@ -30,7 +33,7 @@ use parking_lot::Mutex;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
-use crate::convert::{message_from_pb, result_to_pb};
+use crate::convert::{column_to_pb, message_from_pb, result_to_pb, row_size, row_to_pb};
 use crate::error::Error;
 use crate::node::{Event, NodeHandle};
 
@@ -39,6 +42,17 @@ const FORWARDED: &str = "x-chronos-forwarded";
 const LEADER_WAIT: Duration = Duration::from_secs(5);
 /// Bound on open sessions per node.
 const MAX_SESSIONS: usize = 10_000;
+/// Most rows per streamed `RowBatch`.
+pub const ROW_BATCH_ROWS: usize = 1024;
+/// Most bytes (approximately; one row may exceed it alone) per streamed `RowBatch`.
+pub const ROW_BATCH_BYTES: usize = 64 << 10;
+/// Streamed messages buffered between the engine and the network (back-pressure beyond).
+const STREAM_MESSAGES_IN_FLIGHT: usize = 4;
+
+/// A streamed execution's messages.
+pub type ExecuteStream = std::pin::Pin<
+    Box<dyn tokio_stream::Stream<Item = Result<ExecuteStreamResponse, Status>> + Send + 'static>,
+>;
 
 fn status_of(e: Error) -> Status {
     match e {
@@ -260,6 +274,61 @@ impl SqlService {
             served_by: self.node.id,
         })
     }
+
+    /// Runs `sql` in `session` on a blocking thread, streaming query rows in batches of at most
+    /// [`ROW_BATCH_ROWS`] rows / [`ROW_BATCH_BYTES`] bytes through a channel of
+    /// [`STREAM_MESSAGES_IN_FLIGHT`] messages: the engine waits for the network, so the rows
+    /// in memory at once are bounded whatever the result size. A client that goes away stops
+    /// the query.
+    fn run_streaming(&self, session: Arc<std::sync::Mutex<Session>>, sql: String) -> ExecuteStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(STREAM_MESSAGES_IN_FLIGHT);
+        let served_by = self.node.id;
+        tokio::task::spawn_blocking(move || {
+            let send = |item: Item| {
+                tx.blocking_send(Ok(ExecuteStreamResponse {
+                    item: Some(item),
+                    served_by,
+                }))
+                .is_ok()
+            };
+            let Ok(mut s) = session.lock() else {
+                let _ = tx.blocking_send(Err(Status::internal(
+                    "session poisoned by an earlier panic",
+                )));
+                return;
+            };
+            let mut batch = Vec::new();
+            let mut bytes = 0;
+            s.execute_streaming(&sql, &mut |item| match item {
+                chronos_sql::Streamed::Columns(c) => send(Item::Columns(QueryColumns {
+                    columns: c.iter().map(column_to_pb).collect(),
+                })),
+                chronos_sql::Streamed::Row(r) => {
+                    bytes += row_size(&r);
+                    batch.push(row_to_pb(&r));
+                    if batch.len() >= ROW_BATCH_ROWS || bytes >= ROW_BATCH_BYTES {
+                        bytes = 0;
+                        return send(Item::Rows(RowBatch {
+                            rows: std::mem::take(&mut batch),
+                        }));
+                    }
+                    true
+                }
+                chronos_sql::Streamed::Done(r) => {
+                    if !batch.is_empty() {
+                        bytes = 0;
+                        if !send(Item::Rows(RowBatch {
+                            rows: std::mem::take(&mut batch),
+                        })) {
+                            return false;
+                        }
+                    }
+                    send(Item::Result(result_to_pb(&r)))
+                }
+            });
+        });
+        Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+    }
 }
 
 #[tonic::async_trait]
@@ -323,6 +392,52 @@ impl Sql for SqlService {
             .cloned()
             .ok_or_else(|| Status::not_found("unknown session (its node may have restarted)"))?;
         Ok(Response::new(self.run(session, r.sql).await?))
+    }
+
+    type ExecuteStreamStream = ExecuteStream;
+
+    async fn execute_stream(
+        &self,
+        req: Request<ExecuteRequest>,
+    ) -> Result<Response<ExecuteStream>, Status> {
+        let fwd = req.metadata().contains_key(FORWARDED);
+        let r = req.into_inner();
+        let pipe = |resp: Response<tonic::codec::Streaming<ExecuteStreamResponse>>| {
+            Response::new(Box::pin(resp.into_inner()) as ExecuteStream)
+        };
+        if r.session_id == 0 {
+            return match route_to_leader(&self.node, fwd).await? {
+                Route::Remote(a) => Ok(pipe(
+                    self.forwarder.sql(&a)?.execute_stream(forwarded(r)).await?,
+                )),
+                Route::Local => {
+                    let session = Arc::new(std::sync::Mutex::new(self.engine.session()));
+                    Ok(Response::new(self.run_streaming(session, r.sql)))
+                }
+            };
+        }
+        let owner = r.session_id >> 48;
+        if owner != self.node.id {
+            if fwd {
+                return Err(Status::not_found("unknown session"));
+            }
+            let address = self.node.shared.lock().addresses.get(&owner).cloned();
+            let Some(a) = address else {
+                return Err(Status::not_found(format!(
+                    "session of unknown node {owner}"
+                )));
+            };
+            return Ok(pipe(
+                self.forwarder.sql(&a)?.execute_stream(forwarded(r)).await?,
+            ));
+        }
+        let session = self
+            .sessions
+            .lock()
+            .get(&r.session_id)
+            .cloned()
+            .ok_or_else(|| Status::not_found("unknown session (its node may have restarted)"))?;
+        Ok(Response::new(self.run_streaming(session, r.sql)))
     }
 
     async fn close_session(

@@ -50,6 +50,26 @@ pub enum StatementResult {
     Explain { lines: Vec<String> },
 }
 
+/// What [`Session::execute_streaming`] hands its sink, in order.
+#[derive(Debug)]
+pub enum Streamed {
+    /// A query's columns, before its rows.
+    Columns(Vec<ColumnInfo>),
+    /// One row of the current query.
+    Row(Row),
+    /// A statement's end, with its result. A query whose rows were streamed ends with `Query`
+    /// holding its columns and no rows (SHOW TABLES and DESCRIBE, small, still carry theirs).
+    /// After an error nothing follows.
+    Done(Result<StatementResult>),
+}
+
+/// A sink of streamed results; returns false when its receiver went away.
+pub type StreamSink<'a> = &'a mut dyn FnMut(Streamed) -> bool;
+
+fn receiver_gone() -> Error {
+    Error::internal("the result receiver went away")
+}
+
 /// The system clock: the one place the SQL engine reads wall time, for MVCC timestamps.
 #[derive(Debug)]
 struct SystemClock;
@@ -237,7 +257,7 @@ impl Session {
         };
         let mut out = Vec::new();
         for st in &statements {
-            let r = self.execute_statement(st);
+            let r = self.execute_statement(st, None);
             let failed = r.is_err();
             out.push(r);
             if failed {
@@ -245,6 +265,28 @@ impl Session {
             }
         }
         out
+    }
+
+    /// Like [`Session::execute`], but a query's rows go to `sink` one at a time as the executor
+    /// produces them instead of being collected (memory: whatever the plan itself buffers, such
+    /// as a sort, bounded by the memory limit). If the sink returns false the statement fails
+    /// and nothing more runs. A query that fails after some rows were handed over ends with
+    /// its error (its transaction, if explicit, is then aborted, as for any error).
+    pub fn execute_streaming(&mut self, sql: &str, sink: StreamSink<'_>) {
+        let statements = match parse(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                sink(Streamed::Done(Err(e)));
+                return;
+            }
+        };
+        for st in &statements {
+            let r = self.execute_statement(st, Some(&mut *sink));
+            let failed = r.is_err();
+            if !sink(Streamed::Done(r)) || failed {
+                break;
+            }
+        }
     }
 
     /// Whether the session is inside an explicit transaction block.
@@ -270,7 +312,11 @@ impl Session {
         self.with_txn(false, |_, txn| ddl::describe(txn, &name))
     }
 
-    fn execute_statement(&mut self, st: &Statement) -> Result<StatementResult> {
+    fn execute_statement(
+        &mut self,
+        st: &Statement,
+        sink: Option<StreamSink<'_>>,
+    ) -> Result<StatementResult> {
         match st {
             Statement::StartTransaction { .. } => {
                 if self.txn.is_some() {
@@ -336,7 +382,7 @@ impl Session {
                         | Statement::ShowTables { .. }
                         | Statement::ExplainTable { .. }
                 );
-                self.with_txn(writes, |session, txn| session.run(st, txn))
+                self.with_txn(writes, |session, txn| session.run(st, txn, sink))
             }
         }
     }
@@ -381,13 +427,17 @@ impl Session {
         Ok(())
     }
 
-    fn run(&self, st: &Statement, txn: &mut Transaction) -> Result<StatementResult> {
+    fn run(
+        &self,
+        st: &Statement,
+        txn: &mut Transaction,
+        sink: Option<StreamSink<'_>>,
+    ) -> Result<StatementResult> {
         match st {
             Statement::Query(q) => {
                 let (plan, scope) = Planner::new(txn).plan_query(q)?;
                 let exec = Executor::new(txn, self.memory_limit_bytes);
-                let rows: Vec<Row> = exec.rows(&plan)?.collect::<Result<_>>()?;
-                let columns = scope
+                let columns: Vec<ColumnInfo> = scope
                     .columns
                     .into_iter()
                     .map(|c| ColumnInfo {
@@ -395,6 +445,21 @@ impl Session {
                         data_type: c.data_type,
                     })
                     .collect();
+                if let Some(sink) = sink {
+                    if !sink(Streamed::Columns(columns.clone())) {
+                        return Err(receiver_gone());
+                    }
+                    for row in exec.rows(&plan)? {
+                        if !sink(Streamed::Row(row?)) {
+                            return Err(receiver_gone());
+                        }
+                    }
+                    return Ok(StatementResult::Query {
+                        columns,
+                        rows: Vec::new(),
+                    });
+                }
+                let rows: Vec<Row> = exec.rows(&plan)?.collect::<Result<_>>()?;
                 Ok(StatementResult::Query { columns, rows })
             }
             Statement::Explain {
@@ -489,5 +554,52 @@ mod tests {
             rewrite_empty_in_lists("SELECT 'IN ()', join_in ()"),
             "SELECT 'IN ()', join_in ()"
         );
+    }
+
+    #[test]
+    #[expect(clippy::unwrap_used, reason = "tests")]
+    fn streaming_hands_rows_over_one_at_a_time_and_stops_when_the_sink_does() {
+        use super::{Engine, StatementResult, Streamed};
+        let engine = Engine::temporary().unwrap();
+        let mut s = engine.session();
+        for r in
+            s.execute("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3)")
+        {
+            r.unwrap();
+        }
+        let mut seen = Vec::new();
+        s.execute_streaming("SELECT id FROM t ORDER BY id; SELECT 7", &mut |item| {
+            seen.push(match item {
+                Streamed::Columns(c) => format!("columns {}", c.len()),
+                Streamed::Row(r) => format!("row {}", r[0]),
+                Streamed::Done(Ok(StatementResult::Query { rows, .. })) => {
+                    format!("done {}", rows.len())
+                }
+                Streamed::Done(r) => format!("done {r:?}"),
+            });
+            true
+        });
+        assert_eq!(
+            seen,
+            [
+                "columns 1",
+                "row 1",
+                "row 2",
+                "row 3",
+                "done 0",
+                "columns 1",
+                "row 7",
+                "done 0"
+            ]
+        );
+        // A sink that goes away after the first row: the statement fails, nothing more runs.
+        let mut items = 0;
+        s.execute_streaming("SELECT id FROM t; SELECT 1", &mut |item| {
+            items += 1;
+            !matches!(item, Streamed::Row(_))
+        });
+        assert_eq!(items, 3, "columns, one row, the failed statement's end");
+        // The session is still usable.
+        assert!(s.execute("SELECT 1").pop().unwrap().is_ok());
     }
 }

@@ -838,3 +838,103 @@ fn a_follower_catches_up_by_a_snapshot_streamed_in_several_chunks() {
         assert!(left.is_empty(), "{left:?}");
     });
 }
+
+#[test]
+fn a_large_query_result_streams_in_bounded_batches_through_a_follower() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let cluster = Cluster::start(3, 1000);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut c0 = connect(&cluster.addrs[0]).await;
+        let leader = leader_of(&mut c0).await as usize - 1;
+        let follower = (leader + 1) % 3;
+        let mut cl = connect(&cluster.addrs[leader]).await;
+        exec_retry(&mut cl, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)").await;
+        // 3000 rows of about 200 bytes: ~600 KB, more than the 1024-row / 64 KiB batch bounds.
+        for chunk in 0..30i64 {
+            let values: Vec<String> = (0..100i64)
+                .map(|i| {
+                    let id = chunk * 100 + i;
+                    format!("({id}, '{id:05}{}')", "y".repeat(200))
+                })
+                .collect();
+            exec_retry(
+                &mut cl,
+                &format!("INSERT INTO t VALUES {}", values.join(", ")),
+            )
+            .await;
+        }
+        // Through a follower (the stream is forwarded to the leader), in a session and one-shot.
+        let mut cf = connect(&cluster.addrs[follower]).await;
+        let session = cf.open_session().await.unwrap();
+        for sid in [session, 0] {
+            let mut stream = cf
+                .execute_stream(
+                    sid,
+                    "SELECT id, v FROM t ORDER BY id; SELECT count(*) FROM t",
+                )
+                .await
+                .unwrap();
+            let (mut batches, mut rows, mut columns, mut done) = (0, Vec::new(), 0, Vec::new());
+            while let Some(item) = stream.next().await.unwrap() {
+                match item {
+                    chronos_server::StreamItem::Columns(c) => {
+                        columns += 1;
+                        assert_eq!(c.len(), if done.is_empty() { 2 } else { 1 });
+                    }
+                    chronos_server::StreamItem::Rows(r) => {
+                        assert!(r.len() <= 1024);
+                        let bytes: usize = r
+                            .iter()
+                            .map(|row| row.iter().map(|v| v.to_string().len()).sum::<usize>())
+                            .sum();
+                        assert!(bytes <= (64 << 10) + 300, "{bytes} bytes in one batch");
+                        if done.is_empty() {
+                            batches += 1;
+                            rows.extend(r);
+                        }
+                    }
+                    chronos_server::StreamItem::Done(r) => done.push(r.unwrap()),
+                }
+            }
+            assert_eq!(columns, 2);
+            assert_eq!(done.len(), 2);
+            assert!(batches > 5, "{batches} batches");
+            assert_eq!(rows.len(), 3000);
+            for (i, row) in rows.iter().enumerate() {
+                assert_eq!(row[0], Value::Integer(i as i64));
+            }
+            let StatementResult::Query { rows: count, .. } = &done[1] else {
+                panic!("{:?}", done[1])
+            };
+            // The count's row came in a batch; the final result carries none.
+            assert!(count.is_empty());
+            eprintln!("session {sid}: 3000 rows in {batches} batches");
+        }
+        // `collect` assembles the same outcome as the unary Execute.
+        let streamed = cf
+            .execute_stream(0, "SELECT id, v FROM t ORDER BY id")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        let unary = cf
+            .execute(0, "SELECT id, v FROM t ORDER BY id")
+            .await
+            .unwrap();
+        assert_eq!(format!("{streamed:?}"), format!("{unary:?}"));
+        // Errors end the stream.
+        let out = cf
+            .execute_stream(0, "SELECT 1; SELECT * FROM missing; SELECT 2")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 2);
+        assert!(out[1].is_err());
+    });
+}

@@ -42,7 +42,18 @@ fn rpc_error(e: chronos_server::Error) -> chronos_sql::Error {
 
 impl SqlTarget for RemoteSession {
     fn execute(&mut self, sql: &str) -> Vec<chronos_sql::Result<StatementResult>> {
-        let results = match self.rt.block_on(self.client.execute(self.session_id, sql)) {
+        // Streamed: query rows arrive in bounded batches (ExecuteStream), read one message at a
+        // time and assembled here, since the shell's table format needs every row for widths.
+        let client = &mut self.client;
+        let session_id = self.session_id;
+        let streamed = async move {
+            client
+                .execute_stream(session_id, sql)
+                .await?
+                .collect()
+                .await
+        };
+        let results = match self.rt.block_on(streamed) {
             Ok(r) => r,
             Err(e) => return vec![Err(rpc_error(e))],
         };
