@@ -14,7 +14,11 @@
 //! every flush/compaction ─► one VersionEdit in the manifest (manifest.rs, version.rs)
 //! Db::get / Db::scan ─► ReadView (memtables + Current) ─► MergingIterator (iter.rs)
 //!                        ─► visibility by sequence (db/iter.rs) ─► user keys
+//! mvcc::Transaction ─► versions `0x01 | keycode(key) | !ts` in the Db ─► commit as a KvBatch
+//!                        applied by MvccStore::apply (mvcc/) ─► one atomic WriteBatch
 //! ```
+//!
+//! `keycode` is the order-preserving encoding the layers above build their keys with.
 //!
 //! # Invariants
 //! - Every write gets a unique, increasing sequence number; internal keys order by user key,

@@ -257,10 +257,24 @@ fn ids(res: &StatementResult) -> BTreeSet<i64> {
 
 /// The ids in a stopped replica's store, read through an embedded engine.
 fn replica_ids(dir: &Path) -> BTreeSet<i64> {
+    replica_rows(dir, "SELECT id FROM t ORDER BY id")
+        .into_iter()
+        .map(|r| match r[0] {
+            Value::Integer(i) => i,
+            ref v => panic!("unexpected {v:?}"),
+        })
+        .collect()
+}
+
+/// The rows `sql` returns from a stopped replica's store, read through an embedded engine.
+fn replica_rows(dir: &Path, sql: &str) -> Vec<Vec<Value>> {
     let engine = chronos_sql::Engine::open(&dir.join("kv")).unwrap();
     let mut s = engine.session();
-    let mut r = s.execute("SELECT id FROM t ORDER BY id");
-    ids(&r.pop().unwrap().unwrap())
+    let mut r = s.execute(sql);
+    let StatementResult::Query { rows, .. } = r.pop().unwrap().unwrap() else {
+        panic!("not a query: {sql}")
+    };
+    rows
 }
 
 async fn leader_of(c: &mut Client) -> u64 {
@@ -752,15 +766,6 @@ fn clean_shutdown_of_the_leader_hands_over_leadership_first() {
 }
 
 /// Every (id, v) row of a stopped replica's table `t`, read through an embedded engine.
-fn replica_rows(dir: &Path) -> Vec<Vec<Value>> {
-    let engine = chronos_sql::Engine::open(&dir.join("kv")).unwrap();
-    let mut s = engine.session();
-    let mut r = s.execute("SELECT id, v FROM t ORDER BY id");
-    let StatementResult::Query { rows, .. } = r.pop().unwrap().unwrap() else {
-        panic!("not a query")
-    };
-    rows
-}
 
 #[test]
 fn a_follower_catches_up_by_a_snapshot_streamed_in_several_chunks() {
@@ -821,11 +826,12 @@ fn a_follower_catches_up_by_a_snapshot_streamed_in_several_chunks() {
         exec_retry(&mut client, "INSERT INTO t VALUES (1000, 'after')").await;
         wait_converged(&cluster.addrs).await;
         cluster.kill_all();
-        let reference = replica_rows(&cluster.node_dir(leader));
+        const ALL_ROWS: &str = "SELECT id, v FROM t ORDER BY id";
+        let reference = replica_rows(&cluster.node_dir(leader), ALL_ROWS);
         assert_eq!(reference.len(), 201);
         for i in 0..3 {
             assert_eq!(
-                replica_rows(&cluster.node_dir(i)),
+                replica_rows(&cluster.node_dir(i), ALL_ROWS),
                 reference,
                 "replica {}",
                 i + 1

@@ -118,30 +118,47 @@ pub fn run(args: BenchArgs) -> Result<()> {
     }
 }
 
+/// The engines to run: those asked for (all compiled in when none are), refusing one that is not
+/// compiled in; says how to compile the peers in when they are not.
+fn select_engines<E: Copy + PartialEq>(
+    requested: &[E],
+    compiled: Vec<E>,
+    name: impl Fn(E) -> &'static str,
+    peers: &str,
+    command: &str,
+) -> Result<Vec<E>> {
+    if let Some(&e) = requested.iter().find(|e| !compiled.contains(e)) {
+        anyhow::bail!(
+            "{} is not compiled in: build with `--features peers`",
+            name(e)
+        );
+    }
+    if !cfg!(feature = "peers") {
+        eprintln!(
+            "note: {peers} not compiled in; to compare, run \
+             `cargo run --release -p chronos-tools --features peers -- {command}`"
+        );
+    }
+    Ok(if requested.is_empty() {
+        compiled
+    } else {
+        requested.to_vec()
+    })
+}
+
 fn run_kv(args: &KvBenchArgs) -> Result<()> {
     anyhow::ensure!(args.keys > 0, "--keys must be positive");
     anyhow::ensure!(
         args.writers.iter().all(|&w| w > 0),
         "--writers must be positive"
     );
-    let compiled = EngineKind::compiled();
-    let engines = if args.engines.is_empty() {
-        compiled.clone()
-    } else {
-        args.engines.clone()
-    };
-    if let Some(e) = engines.iter().find(|e| !compiled.contains(e)) {
-        anyhow::bail!(
-            "{} is not compiled in: build with `--features peers`",
-            e.name()
-        );
-    }
-    if !cfg!(feature = "peers") {
-        eprintln!(
-            "note: peer engines (SQLite, fjall) are not compiled in; to compare against them, \
-             run `cargo run --release -p chronos-tools --features peers -- bench kv`"
-        );
-    }
+    let engines = select_engines(
+        &args.engines,
+        EngineKind::compiled(),
+        |e| e.name(),
+        "peer engines (SQLite, fjall) are",
+        "bench kv",
+    )?;
     let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     let tmp = tempfile::Builder::new()
         .prefix("chronos-bench-")

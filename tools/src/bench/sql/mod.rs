@@ -142,24 +142,13 @@ pub fn run(args: &SqlBenchArgs) -> Result<()> {
         args.range_width > 0 && args.join_width > 0,
         "--range-width and --join-width must be positive"
     );
-    let compiled = SqlEngine::compiled();
-    let engines = if args.engines.is_empty() {
-        compiled.clone()
-    } else {
-        args.engines.clone()
-    };
-    if let Some(e) = engines.iter().find(|e| !compiled.contains(e)) {
-        anyhow::bail!(
-            "{} is not compiled in: build with `--features peers`",
-            e.name()
-        );
-    }
-    if !cfg!(feature = "peers") {
-        eprintln!(
-            "note: the SQLite peer is not compiled in; to compare against it, run \
-             `cargo run --release -p chronos-tools --features peers -- bench sql`"
-        );
-    }
+    let engines = super::select_engines(
+        &args.engines,
+        SqlEngine::compiled(),
+        |e| e.name(),
+        "the SQLite peer is",
+        "bench sql",
+    )?;
     let sizes = Sizes {
         rows: args.rows,
         insert_batch: args.insert_batch.max(1),
