@@ -17,10 +17,13 @@
 //! - `exec`: the pull-based executor with memory accounting.
 //! - `expr`: expression evaluation (three-valued logic, PostgreSQL overflow semantics).
 //! - `ddl`, `dml`: schema changes and writes.
-//! - `engine`: the [`Engine`] and its [`Session`]s (transaction blocks, autocommit).
+//! - `engine`: the [`Engine`] and its [`Session`]s (transaction blocks, autocommit, the
+//!   `CommitPath` seam through which a cluster node replicates commits).
+//! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
 //!
 //! Not implemented yet: window functions, CTEs, views, ALTER TABLE, ON CONFLICT, RETURNING,
-//! savepoints, prepared statements; the optimiser has no statistics (join order is greedy
+//! savepoints, prepared statements (every statement is parsed and planned per execution); the
+//! optimiser has no statistics (join order is greedy
 //! over equi-join connectivity, and an index is chosen by how many key columns WHERE fixes).
 
 mod catalog;

@@ -3,7 +3,8 @@
 //! Write path (write.rs): writers queue their batches; one of them becomes the *leader*, takes
 //! every queued batch, assigns sequence numbers, appends them to the WAL with one write and (if
 //! any writer asked) one sync — group commit — inserts them into the memtable, publishes the new
-//! last sequence and wakes the others. When the memtable is full the leader freezes it, starts a
+//! last sequence, hands each member its result through the member's own condition variable, and
+//! passes the leader role straight to the oldest writer queued meanwhile. When the memtable is full the leader freezes it, starts a
 //! new WAL segment and hands the frozen memtable to the background for flushing.
 //!
 //! Background (background.rs): flush the oldest frozen memtable to an L0 SSTable, or run the
