@@ -140,20 +140,8 @@ fn outcome_from_pb(r: chronos_proto::client::StatementResult) -> Result<Statemen
 }
 
 fn sqlstate_of(code: &str) -> chronos_sql::SqlState {
-    use chronos_sql::SqlState as S;
-    // The states a client branches on; everything else keeps its message.
-    match code {
-        "40001" => S::SerializationFailure,
-        "42601" => S::SyntaxError,
-        "42P01" => S::UndefinedTable,
-        "42P07" => S::DuplicateTable,
-        "23505" => S::UniqueViolation,
-        "23502" => S::NotNullViolation,
-        "25P02" => S::InFailedTransaction,
-        "58030" => S::IoError,
-        "0A000" => S::FeatureNotSupported,
-        _ => S::Internal,
-    }
+    // A code this binary does not know (a newer node) keeps its message as an internal error.
+    chronos_sql::SqlState::from_code(code).unwrap_or(chronos_sql::SqlState::Internal)
 }
 
 impl Client {

@@ -2,75 +2,70 @@
 
 use std::fmt;
 
-/// PostgreSQL's SQLSTATE codes for the errors Chronos raises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SqlState {
-    SyntaxError,
-    FeatureNotSupported,
-    UndefinedTable,
-    UndefinedColumn,
-    UndefinedFunction,
-    UndefinedObject,
-    DuplicateTable,
-    DuplicateColumn,
-    DuplicateObject,
-    AmbiguousColumn,
-    DatatypeMismatch,
-    InvalidTextRepresentation,
-    NumericValueOutOfRange,
-    DivisionByZero,
-    NotNullViolation,
-    UniqueViolation,
-    CardinalityViolation,
-    GroupingError,
-    InvalidParameterValue,
-    SerializationFailure,
-    InFailedTransaction,
-    ActiveTransaction,
-    NoActiveTransaction,
-    ReadOnlyTransaction,
-    ProgramLimitExceeded,
-    OutOfMemory,
-    DataCorrupted,
-    IoError,
-    Internal,
+/// PostgreSQL's SQLSTATE codes for the errors Chronos raises: one table, so that a code read
+/// back from the wire (a cluster client, a forwarded statement) maps to the same variant that
+/// raised it.
+macro_rules! sql_states {
+    ($($variant:ident => $code:literal,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum SqlState {
+            $($variant,)*
+        }
+
+        impl SqlState {
+            /// Every state, in declaration order.
+            pub const ALL: &'static [SqlState] = &[$(SqlState::$variant,)*];
+
+            /// The five-character code.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(SqlState::$variant => $code,)*
+                }
+            }
+
+            /// The state with this code, if Chronos raises it.
+            pub fn from_code(code: &str) -> Option<SqlState> {
+                match code {
+                    $($code => Some(SqlState::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-impl SqlState {
-    /// The five-character code.
-    pub fn code(self) -> &'static str {
-        match self {
-            SqlState::SyntaxError => "42601",
-            SqlState::FeatureNotSupported => "0A000",
-            SqlState::UndefinedTable => "42P01",
-            SqlState::UndefinedColumn => "42703",
-            SqlState::UndefinedFunction => "42883",
-            SqlState::UndefinedObject => "42704",
-            SqlState::DuplicateTable => "42P07",
-            SqlState::DuplicateColumn => "42701",
-            SqlState::DuplicateObject => "42710",
-            SqlState::AmbiguousColumn => "42702",
-            SqlState::DatatypeMismatch => "42804",
-            SqlState::InvalidTextRepresentation => "22P02",
-            SqlState::NumericValueOutOfRange => "22003",
-            SqlState::DivisionByZero => "22012",
-            SqlState::NotNullViolation => "23502",
-            SqlState::UniqueViolation => "23505",
-            SqlState::CardinalityViolation => "21000",
-            SqlState::GroupingError => "42803",
-            SqlState::InvalidParameterValue => "22023",
-            SqlState::SerializationFailure => "40001",
-            SqlState::InFailedTransaction => "25P02",
-            SqlState::ActiveTransaction => "25001",
-            SqlState::NoActiveTransaction => "25P01",
-            SqlState::ReadOnlyTransaction => "25006",
-            SqlState::ProgramLimitExceeded => "54000",
-            SqlState::OutOfMemory => "53200",
-            SqlState::DataCorrupted => "XX001",
-            SqlState::IoError => "58030",
-            SqlState::Internal => "XX000",
-        }
-    }
+sql_states! {
+    SyntaxError => "42601",
+    FeatureNotSupported => "0A000",
+    UndefinedTable => "42P01",
+    UndefinedColumn => "42703",
+    UndefinedFunction => "42883",
+    UndefinedObject => "42704",
+    DuplicateTable => "42P07",
+    DuplicateColumn => "42701",
+    DuplicateObject => "42710",
+    AmbiguousColumn => "42702",
+    DatatypeMismatch => "42804",
+    InvalidTextRepresentation => "22P02",
+    NumericValueOutOfRange => "22003",
+    DivisionByZero => "22012",
+    NotNullViolation => "23502",
+    UniqueViolation => "23505",
+    CardinalityViolation => "21000",
+    GroupingError => "42803",
+    InvalidParameterValue => "22023",
+    SerializationFailure => "40001",
+    InFailedTransaction => "25P02",
+    ActiveTransaction => "25001",
+    NoActiveTransaction => "25P01",
+    ReadOnlyTransaction => "25006",
+    ProgramLimitExceeded => "54000",
+    OutOfMemory => "53200",
+    StatementTooComplex => "54001",
+    QueryCanceled => "57014",
+    DataCorrupted => "XX001",
+    IoError => "58030",
+    Internal => "XX000",
 }
 
 /// A SQL error: what went wrong, with the SQLSTATE a client can branch on.
@@ -136,5 +131,18 @@ impl From<chronos_kv::Error> for Error {
             _ => SqlState::Internal,
         };
         Error::new(state, format!("storage: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqlState;
+
+    #[test]
+    fn every_code_maps_back_to_its_state() {
+        for &state in SqlState::ALL {
+            assert_eq!(SqlState::from_code(state.code()), Some(state), "{state:?}");
+        }
+        assert_eq!(SqlState::from_code("99999"), None);
     }
 }
