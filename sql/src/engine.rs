@@ -15,10 +15,11 @@ use chronos_kv::mvcc::{
 use chronos_kv::{Db, Options};
 use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
+use sqlparser::parser::{Parser, ParserError};
 
 use crate::catalog;
 use crate::ddl;
+use crate::depth;
 use crate::dml;
 use crate::error::{Error, Result, SqlState};
 use crate::exec::{DEFAULT_MEMORY_LIMIT_BYTES, Executor};
@@ -183,8 +184,24 @@ pub struct Session {
 
 fn parse(sql: &str) -> Result<Vec<Statement>> {
     let sql = rewrite_empty_in_lists(sql);
-    Parser::parse_sql(&PostgreSqlDialect {}, &sql)
-        .map_err(|e| Error::new(SqlState::SyntaxError, e.to_string()))
+    parser(&sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(parse_error)
+}
+
+/// A parser over `sql` with our recursion limit (see `depth`).
+fn parser(sql: &str) -> Result<Parser<'static>, ParserError> {
+    static DIALECT: PostgreSqlDialect = PostgreSqlDialect {};
+    Parser::new(&DIALECT)
+        .with_recursion_limit(depth::PARSER_RECURSION_LIMIT)
+        .try_with_sql(sql)
+}
+
+fn parse_error(e: ParserError) -> Error {
+    match e {
+        ParserError::RecursionLimitExceeded => depth::too_complex(),
+        e => Error::new(SqlState::SyntaxError, e.to_string()),
+    }
 }
 
 /// `x IN ()` (an empty list, as SQLite allows; the parser does not) becomes `x IN (SELECT
@@ -251,6 +268,13 @@ impl Session {
     /// Runs the statements in `sql` in order. Stops after the first failing statement, whose
     /// error is the last element. A parse error is the only element.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
+        if sql.len() > depth::MAX_STATEMENT_BYTES {
+            return vec![Err(depth::too_long(sql.len()))];
+        }
+        depth::with_statement_stack(sql.len(), || self.execute_here(sql))
+    }
+
+    fn execute_here(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
         let statements = match parse(sql) {
             Ok(s) => s,
             Err(e) => return vec![Err(e)],
@@ -273,6 +297,14 @@ impl Session {
     /// and nothing more runs. A query that fails after some rows were handed over ends with
     /// its error (its transaction, if explicit, is then aborted, as for any error).
     pub fn execute_streaming(&mut self, sql: &str, sink: StreamSink<'_>) {
+        if sql.len() > depth::MAX_STATEMENT_BYTES {
+            sink(Streamed::Done(Err(depth::too_long(sql.len()))));
+            return;
+        }
+        depth::with_statement_stack(sql.len(), || self.execute_streaming_here(sql, sink))
+    }
+
+    fn execute_streaming_here(&mut self, sql: &str, sink: StreamSink<'_>) {
         let statements = match parse(sql) {
             Ok(s) => s,
             Err(e) => {
@@ -530,10 +562,9 @@ fn statement_kind(st: &Statement) -> String {
 
 /// Used by DDL to evaluate DEFAULT expressions and by DML.
 pub(crate) fn parse_expr(sql: &str) -> Result<ast::Expr> {
-    Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(sql)
+    parser(sql)
         .and_then(|mut p| p.parse_expr())
-        .map_err(|e| Error::new(SqlState::SyntaxError, e.to_string()))
+        .map_err(parse_error)
 }
 
 #[cfg(test)]

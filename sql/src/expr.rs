@@ -148,6 +148,15 @@ pub enum Expr {
     Neg(Box<Expr>),
     Not(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// A left-associative chain `first op₁ e₁ op₂ e₂ …` evaluated left to right, exactly as
+    /// the nested `Binary` nodes it replaces (`((first op₁ e₁) op₂ e₂) …`), including
+    /// short-circuiting and overflow order. The binder produces it for a run of two or more
+    /// binary operators so that a 10,000-term `OR`/`AND`/`+` chain is one wide node, not a
+    /// tree 10,000 levels deep (see `depth`). Invariant: `rest.len() >= 2`.
+    Chain {
+        first: Box<Expr>,
+        rest: Vec<(BinOp, Expr)>,
+    },
     IsNull {
         expr: Box<Expr>,
         negated: bool,
@@ -420,13 +429,117 @@ fn truthy(v: &Value) -> Result<Option<bool>> {
     }
 }
 
+/// `l op r` for an already evaluated `l`; `r` is evaluated only when needed (AND and OR
+/// short-circuit as PostgreSQL's do).
+fn apply(
+    op: BinOp,
+    l: Value,
+    r: &Expr,
+    row: &Row,
+    subqueries: &dyn SubqueryRunner,
+) -> Result<Value> {
+    Ok(match op {
+        BinOp::And => {
+            let l = truthy(&l)?;
+            if l == Some(false) {
+                return Ok(Value::Boolean(false));
+            }
+            match (l, truthy(&r.eval(row, subqueries)?)?) {
+                (_, Some(false)) => Value::Boolean(false),
+                (Some(true), Some(true)) => Value::Boolean(true),
+                _ => Value::Null,
+            }
+        }
+        BinOp::Or => {
+            let l = truthy(&l)?;
+            if l == Some(true) {
+                return Ok(Value::Boolean(true));
+            }
+            match (l, truthy(&r.eval(row, subqueries)?)?) {
+                (_, Some(true)) => Value::Boolean(true),
+                (Some(false), Some(false)) => Value::Boolean(false),
+                _ => Value::Null,
+            }
+        }
+        op => {
+            let r = r.eval(row, subqueries)?;
+            if l.is_null() || r.is_null() {
+                return Ok(Value::Null);
+            }
+            if op.is_comparison() {
+                let o = compare(&l, &r)?;
+                Value::Boolean(match op {
+                    BinOp::Eq => o == Ordering::Equal,
+                    BinOp::NotEq => o != Ordering::Equal,
+                    BinOp::Lt => o == Ordering::Less,
+                    BinOp::LtEq => o != Ordering::Greater,
+                    BinOp::Gt => o == Ordering::Greater,
+                    _ => o != Ordering::Less,
+                })
+            } else if op == BinOp::Concat {
+                Value::Text(format!("{l}{r}"))
+            } else {
+                arith(op, l, r)?
+            }
+        }
+    })
+}
+
 impl Expr {
     pub fn and(a: Expr, b: Expr) -> Expr {
         Expr::Binary(BinOp::And, Box::new(a), Box::new(b))
     }
 
+    /// `first op₁ e₁ op₂ e₂ …`: a `Binary` for one operator, a `Chain` for more.
+    pub fn chain(first: Expr, mut rest: Vec<(BinOp, Expr)>) -> Expr {
+        match rest.len() {
+            0 => first,
+            1 => {
+                let (op, r) = rest.remove(0);
+                Expr::Binary(op, Box::new(first), Box::new(r))
+            }
+            _ => Expr::Chain {
+                first: Box::new(first),
+                rest,
+            },
+        }
+    }
+
+    /// The conjunction of `terms` (None for none), as one node however many there are.
+    pub fn conjunction(mut terms: Vec<Expr>) -> Option<Expr> {
+        if terms.is_empty() {
+            return None;
+        }
+        let first = terms.remove(0);
+        Some(Expr::chain(
+            first,
+            terms.into_iter().map(|t| (BinOp::And, t)).collect(),
+        ))
+    }
+
+    /// The terms of a conjunction (`a AND b AND …`, as `Binary` or `Chain`), or `self`.
+    pub fn into_conjuncts(self, out: &mut Vec<Expr>) {
+        match self {
+            Expr::Binary(BinOp::And, a, b) => {
+                a.into_conjuncts(out);
+                b.into_conjuncts(out);
+            }
+            Expr::Chain { first, rest } if rest.iter().all(|(op, _)| *op == BinOp::And) => {
+                first.into_conjuncts(out);
+                for (_, e) in rest {
+                    e.into_conjuncts(out);
+                }
+            }
+            e => out.push(e),
+        }
+    }
+
     /// Evaluates against `row`.
     pub fn eval(&self, row: &Row, subqueries: &dyn SubqueryRunner) -> Result<Value> {
+        crate::depth::guard(|| self.eval_here(row, subqueries))
+    }
+
+    fn eval_here(&self, row: &Row, subqueries: &dyn SubqueryRunner) -> Result<Value> {
         Ok(match self {
             Expr::Literal(v) => v.clone(),
             Expr::Column(i) => row
@@ -451,48 +564,13 @@ impl Expr {
                 None => Value::Null,
                 Some(b) => Value::Boolean(!b),
             },
-            Expr::Binary(BinOp::And, a, b) => {
-                let l = truthy(&a.eval(row, subqueries)?)?;
-                if l == Some(false) {
-                    return Ok(Value::Boolean(false));
+            Expr::Binary(op, a, b) => apply(*op, a.eval(row, subqueries)?, b, row, subqueries)?,
+            Expr::Chain { first, rest } => {
+                let mut acc = first.eval(row, subqueries)?;
+                for (op, e) in rest {
+                    acc = apply(*op, acc, e, row, subqueries)?;
                 }
-                match (l, truthy(&b.eval(row, subqueries)?)?) {
-                    (_, Some(false)) => Value::Boolean(false),
-                    (Some(true), Some(true)) => Value::Boolean(true),
-                    _ => Value::Null,
-                }
-            }
-            Expr::Binary(BinOp::Or, a, b) => {
-                let l = truthy(&a.eval(row, subqueries)?)?;
-                if l == Some(true) {
-                    return Ok(Value::Boolean(true));
-                }
-                match (l, truthy(&b.eval(row, subqueries)?)?) {
-                    (_, Some(true)) => Value::Boolean(true),
-                    (Some(false), Some(false)) => Value::Boolean(false),
-                    _ => Value::Null,
-                }
-            }
-            Expr::Binary(op, a, b) => {
-                let (l, r) = (a.eval(row, subqueries)?, b.eval(row, subqueries)?);
-                if l.is_null() || r.is_null() {
-                    return Ok(Value::Null);
-                }
-                if op.is_comparison() {
-                    let o = compare(&l, &r)?;
-                    Value::Boolean(match op {
-                        BinOp::Eq => o == Ordering::Equal,
-                        BinOp::NotEq => o != Ordering::Equal,
-                        BinOp::Lt => o == Ordering::Less,
-                        BinOp::LtEq => o != Ordering::Greater,
-                        BinOp::Gt => o == Ordering::Greater,
-                        _ => o != Ordering::Less,
-                    })
-                } else if *op == BinOp::Concat {
-                    Value::Text(format!("{l}{r}"))
-                } else {
-                    arith(*op, l, r)?
-                }
+                acc
             }
             Expr::IsNull { expr, negated } => {
                 Value::Boolean(expr.eval(row, subqueries)?.is_null() != *negated)
@@ -619,6 +697,10 @@ impl Expr {
 
     /// Visits this expression and every sub-expression (not into subquery plans).
     pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        crate::depth::guard(|| self.walk_here(f))
+    }
+
+    fn walk_here(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);
         match self {
             Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } => {}
@@ -636,6 +718,10 @@ impl Expr {
             } => {
                 a.walk(f);
                 b.walk(f);
+            }
+            Expr::Chain { first, rest } => {
+                first.walk(f);
+                rest.iter().for_each(|(_, e)| e.walk(f));
             }
             Expr::InList { expr, list, .. } => {
                 expr.walk(f);
@@ -668,6 +754,10 @@ impl Expr {
 
     /// Rewrites every node bottom-up with `f`.
     pub fn transform(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
+        crate::depth::guard(|| self.transform_here(f))
+    }
+
+    fn transform_here(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
         let b = |e: Box<Expr>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(e.transform(f));
         let node = match self {
             e @ (Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. }) => e,
@@ -679,6 +769,13 @@ impl Expr {
                 negated,
             },
             Expr::Binary(op, l, r) => Expr::Binary(op, b(l, f), b(r, f)),
+            Expr::Chain { first, rest } => Expr::Chain {
+                first: b(first, f),
+                rest: rest
+                    .into_iter()
+                    .map(|(op, e)| (op, e.transform(f)))
+                    .collect(),
+            },
             Expr::IsDistinct {
                 left,
                 right,
@@ -957,6 +1054,12 @@ fn call(f: Func, args: Vec<Value>) -> Result<Value> {
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::depth::guard(|| self.fmt_here(f))
+    }
+}
+
+impl Expr {
+    fn fmt_here(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Literal(Value::Text(s)) => write!(f, "'{}'", s.replace('\'', "''")),
             Expr::Literal(v) => write!(f, "{v}"),
@@ -965,6 +1068,17 @@ impl fmt::Display for Expr {
             Expr::Neg(e) => write!(f, "-({e})"),
             Expr::Not(e) => write!(f, "NOT ({e})"),
             Expr::Binary(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),
+            // Printed as the nested binary operations it stands for.
+            Expr::Chain { first, rest } => {
+                for _ in rest {
+                    f.write_str("(")?;
+                }
+                write!(f, "{first}")?;
+                for (op, e) in rest {
+                    write!(f, " {} {e})", op.symbol())?;
+                }
+                Ok(())
+            }
             Expr::IsNull { expr, negated } => {
                 write!(f, "{expr} IS {}NULL", if *negated { "NOT " } else { "" })
             }
@@ -1061,6 +1175,54 @@ mod tests {
         );
         assert_eq!(e(BinOp::Div, 7, 2).unwrap(), Value::Integer(3));
         assert_eq!(e(BinOp::Mod, -7, 2).unwrap(), Value::Integer(-1));
+    }
+
+    #[test]
+    fn a_chain_evaluates_and_prints_as_the_nested_binaries_it_replaces() {
+        let int = |i| Expr::Literal(Value::Integer(i));
+        let chain = Expr::chain(
+            int(i64::MAX),
+            vec![(BinOp::Add, int(1)), (BinOp::Sub, int(1))],
+        );
+        let nested = Expr::Binary(
+            BinOp::Sub,
+            Box::new(Expr::Binary(
+                BinOp::Add,
+                lit(Value::Integer(i64::MAX)),
+                lit(Value::Integer(1)),
+            )),
+            lit(Value::Integer(1)),
+        );
+        assert_eq!(chain.to_string(), nested.to_string());
+        assert_eq!(
+            chain.eval(&vec![], &NoSubqueries).unwrap_err().state,
+            SqlState::NumericValueOutOfRange
+        );
+        // AND short-circuits in the middle of a chain: the division by zero is never reached.
+        let chain = Expr::chain(
+            Expr::Literal(Value::Boolean(false)),
+            vec![
+                (
+                    BinOp::And,
+                    Expr::Binary(
+                        BinOp::Eq,
+                        lit(Value::Integer(1)),
+                        Box::new(Expr::Binary(
+                            BinOp::Div,
+                            lit(Value::Integer(1)),
+                            lit(Value::Integer(0)),
+                        )),
+                    ),
+                ),
+                (BinOp::Or, Expr::Literal(Value::Null)),
+            ],
+        );
+        assert_eq!(chain.eval(&vec![], &NoSubqueries).unwrap(), Value::Null);
+        let mut conjuncts = Vec::new();
+        Expr::conjunction(vec![int(1), int(2), int(3)])
+            .unwrap()
+            .into_conjuncts(&mut conjuncts);
+        assert_eq!(conjuncts, vec![int(1), int(2), int(3)]);
     }
 
     #[test]

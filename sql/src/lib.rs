@@ -20,6 +20,11 @@
 //! - `engine`: the [`Engine`] and its [`Session`]s (transaction blocks, autocommit, the
 //!   `CommitPath` seam through which a cluster node replicates commits).
 //! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
+//! - `depth`: how long and how deep a statement may be. Flat chains (`a OR b OR …`, `x + y +
+//!   …`) are unbounded in length and bound to one n-ary node; nesting is limited to
+//!   [`MAX_EXPRESSION_DEPTH`] (1,000) levels, beyond which a statement fails with SQLSTATE 54001
+//!   "stack depth limit exceeded"; statement text to 16 MiB. Recursive passes move to a
+//!   heap-allocated stack segment when the thread's stack runs low, so any thread size works.
 //!
 //! Not implemented yet: window functions, CTEs, views, ALTER TABLE, ON CONFLICT, RETURNING,
 //! savepoints, prepared statements (every statement is parsed and planned per execution); the
@@ -28,6 +33,7 @@
 
 mod catalog;
 mod ddl;
+mod depth;
 mod dml;
 mod encoding;
 mod error;
@@ -40,6 +46,7 @@ mod value;
 
 pub mod engine;
 
+pub use depth::MAX_EXPRESSION_DEPTH;
 pub use engine::{
     ColumnInfo, CommitPath, Engine, LocalCommit, Session, StatementResult, StreamSink, Streamed,
 };

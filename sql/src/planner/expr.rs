@@ -68,12 +68,56 @@ fn bin_op(op: &BinaryOperator) -> Result<BinOp> {
 
 impl Planner<'_> {
     /// Binds `e` against `scope` (and the enclosing queries' scopes for correlated names).
+    /// Nesting deeper than [`crate::depth::MAX_EXPRESSION_DEPTH`] fails with 54001.
     pub fn bind_expr(&mut self, e: &ast::Expr, scope: &Scope) -> Result<Expr> {
-        if let Some(ctx) = &self.agg {
-            let text = e.to_string();
-            if let Some(i) = ctx.group_texts.iter().position(|g| *g == text) {
-                return Ok(Expr::Column(i));
+        self.depth.enter()?;
+        let bound = crate::depth::guard(|| self.bind_expr_here(e, scope));
+        self.depth.leave();
+        bound
+    }
+
+    /// The group-by key `e` repeats, if binding an aggregate's output and it repeats one.
+    fn group_key(&self, e: &ast::Expr) -> Option<usize> {
+        let ctx = self.agg.as_ref()?;
+        let spine = super::spine_len(e);
+        if !ctx.group_texts.iter().any(|(_, s)| *s == spine) {
+            return None;
+        }
+        let text = e.to_string();
+        ctx.group_texts.iter().position(|(g, _)| *g == text)
+    }
+
+    /// A left-deep run of binary operators, `((a op₁ b) op₂ c) …`, bound in a loop to one
+    /// node however long it is (its operands recurse as usual).
+    fn bind_chain(&mut self, e: &ast::Expr, scope: &Scope) -> Result<Expr> {
+        let mut ops = Vec::new();
+        let mut cur = e;
+        let mut first = None;
+        while let ast::Expr::BinaryOp { left, op, right } = cur {
+            // A prefix of the chain may itself be a group-by key (GROUP BY a + b ... a + b + c).
+            if !ops.is_empty()
+                && let Some(i) = self.group_key(cur)
+            {
+                first = Some(Expr::Column(i));
+                break;
             }
+            ops.push((op, right));
+            cur = left;
+        }
+        let first = match first {
+            Some(f) => f,
+            None => self.bind_expr(cur, scope)?,
+        };
+        let mut rest = Vec::with_capacity(ops.len());
+        for (op, right) in ops.into_iter().rev() {
+            rest.push((bin_op(op)?, self.bind_expr(right, scope)?));
+        }
+        Ok(Expr::chain(first, rest))
+    }
+
+    fn bind_expr_here(&mut self, e: &ast::Expr, scope: &Scope) -> Result<Expr> {
+        if let Some(i) = self.group_key(e) {
+            return Ok(Expr::Column(i));
         }
         let bound = match e {
             ast::Expr::Identifier(id) => self.bind_column(None, &ident(id), scope)?,
@@ -96,14 +140,7 @@ impl Planner<'_> {
                     other => return Err(Error::unsupported(format!("operator {other}"))),
                 }
             }
-            ast::Expr::BinaryOp { left, op, right } => {
-                let op = bin_op(op)?;
-                Expr::Binary(
-                    op,
-                    Box::new(self.bind_expr(left, scope)?),
-                    Box::new(self.bind_expr(right, scope)?),
-                )
-            }
+            ast::Expr::BinaryOp { .. } => self.bind_chain(e, scope)?,
             ast::Expr::IsNull(x) => Expr::IsNull {
                 expr: Box::new(self.bind_expr(x, scope)?),
                 negated: false,
@@ -355,10 +392,11 @@ impl Planner<'_> {
         if f.filter.is_some() {
             return Err(Error::unsupported("aggregate FILTER clauses"));
         }
-        let (args, distinct) = match &f.args {
-            FunctionArguments::None => (Vec::new(), false),
+        // Borrowed, not cloned: a clone of nested calls would recurse as deep as they nest.
+        let (args, distinct): (&[FunctionArg], bool) = match &f.args {
+            FunctionArguments::None => (&[], false),
             FunctionArguments::List(list) => (
-                list.args.clone(),
+                &list.args,
                 matches!(
                     list.duplicate_treatment,
                     Some(ast::DuplicateTreatment::Distinct)
@@ -372,7 +410,7 @@ impl Planner<'_> {
             let ctx = self.agg.take().ok_or_else(|| {
                 sql_error!(GroupingError, "aggregate functions are not allowed here")
             })?;
-            let result = self.bind_aggregate(agg, &args, distinct, &ctx);
+            let result = self.bind_aggregate(agg, args, distinct, &ctx);
             let mut ctx = ctx;
             let out = result.map(|call| {
                 let key = format!("{call:?}");
@@ -394,7 +432,7 @@ impl Planner<'_> {
             return Err(Error::unsupported(format!("DISTINCT in {name}()")));
         }
         let mut bound = Vec::with_capacity(args.len());
-        for a in &args {
+        for a in args {
             match a {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
                     bound.push(self.bind_expr(e, scope)?)

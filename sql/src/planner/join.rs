@@ -32,22 +32,11 @@ struct Relation {
 }
 
 fn split_conjuncts(e: Expr, out: &mut Vec<Expr>) {
-    match e {
-        Expr::Binary(BinOp::And, a, b) => {
-            split_conjuncts(*a, out);
-            split_conjuncts(*b, out);
-        }
-        e => out.push(e),
-    }
+    e.into_conjuncts(out);
 }
 
-fn conjoin(mut es: Vec<Expr>) -> Option<Expr> {
-    let first = if es.is_empty() {
-        return None;
-    } else {
-        es.remove(0)
-    };
-    Some(es.into_iter().fold(first, Expr::and))
+fn conjoin(es: Vec<Expr>) -> Option<Expr> {
+    Expr::conjunction(es)
 }
 
 fn remap(e: Expr, map: &dyn Fn(usize) -> usize) -> Expr {
@@ -514,6 +503,7 @@ fn plan_factor(planner: &mut Planner<'_>, factor: &TableFactor) -> Result<Relati
                 txn: planner.txn,
                 outer: planner.outer.clone(),
                 agg: None,
+                depth: planner.depth,
             };
             let (plan, out) = sub.plan_query(subquery)?;
             let alias_name = alias.as_ref().map(|a| ident(&a.name));

@@ -15,8 +15,9 @@ pub use expr::{data_type, literal};
 pub use scope::{Scope, ScopeColumn};
 
 use crate::catalog::{self, TableDef};
+use crate::depth::Depth;
 use crate::error::{Error, Result};
-use crate::expr::{Expr, NoSubqueries};
+use crate::expr::{BinOp, Expr, NoSubqueries};
 use crate::plan::{AggCall, Plan, SetOpKind, SortKey};
 use crate::sql_error;
 use crate::value::{DataType, Value};
@@ -43,8 +44,10 @@ pub fn object_name(name: &ast::ObjectName) -> Result<String> {
 pub(crate) struct AggContext {
     input_scope: Scope,
     group_exprs: Vec<Expr>,
-    /// The group-by expressions as SQL text, to match select items that repeat them.
-    group_texts: Vec<String>,
+    /// The group-by expressions as SQL text, to match select items that repeat them, with
+    /// their left-spine lengths ([`spine_len`]): only an expression with the same spine length
+    /// can print the same, so a long chain is printed only when a group key could match it.
+    group_texts: Vec<(String, usize)>,
     /// (dedup key, call)
     aggregates: Vec<(String, AggCall)>,
 }
@@ -55,6 +58,8 @@ pub struct Planner<'a> {
     /// Scopes of enclosing queries, outermost first.
     outer: Vec<Scope>,
     agg: Option<AggContext>,
+    /// Nesting of expressions and queries being bound, shared with subquery planners.
+    depth: Depth,
 }
 
 impl std::fmt::Debug for Planner<'_> {
@@ -65,21 +70,33 @@ impl std::fmt::Debug for Planner<'_> {
     }
 }
 
-fn type_of(e: &Expr, input: &Scope) -> Option<DataType> {
+/// The type of `l op r` from its operands' types.
+fn binary_type(op: BinOp, l: Option<DataType>, r: Option<DataType>) -> Option<DataType> {
     use crate::expr::BinOp::*;
+    match op {
+        Add | Sub | Mul | Div | Mod => match (l, r) {
+            (Some(DataType::Integer), Some(DataType::Integer)) => Some(DataType::Integer),
+            (None, t) | (t, None) => t,
+            _ => Some(DataType::Float),
+        },
+        Concat => Some(DataType::Text),
+        _ => Some(DataType::Boolean),
+    }
+}
+
+fn type_of(e: &Expr, input: &Scope) -> Option<DataType> {
+    crate::depth::guard(|| type_of_here(e, input))
+}
+
+fn type_of_here(e: &Expr, input: &Scope) -> Option<DataType> {
     match e {
         Expr::Literal(v) => v.data_type(),
         Expr::Column(i) => input.columns.get(*i).and_then(|c| c.data_type),
         Expr::Neg(x) => type_of(x, input),
-        Expr::Binary(op, a, b) => match op {
-            Add | Sub | Mul | Div | Mod => match (type_of(a, input), type_of(b, input)) {
-                (Some(DataType::Integer), Some(DataType::Integer)) => Some(DataType::Integer),
-                (None, t) | (t, None) => t,
-                _ => Some(DataType::Float),
-            },
-            Concat => Some(DataType::Text),
-            _ => Some(DataType::Boolean),
-        },
+        Expr::Binary(op, a, b) => binary_type(*op, type_of(a, input), type_of(b, input)),
+        Expr::Chain { first, rest } => rest.iter().fold(type_of(first, input), |t, (op, e)| {
+            binary_type(*op, t, type_of(e, input))
+        }),
         Expr::Not(_)
         | Expr::IsNull { .. }
         | Expr::IsDistinct { .. }
@@ -119,6 +136,7 @@ impl<'a> Planner<'a> {
             txn,
             outer: Vec::new(),
             agg: None,
+            depth: Depth::default(),
         }
     }
 
@@ -138,6 +156,7 @@ impl<'a> Planner<'a> {
             txn: self.txn,
             outer,
             agg: None,
+            depth: self.depth,
         };
         let (plan, out) = sub.plan_query(q)?;
         if one_column && out.len() != 1 {
@@ -153,6 +172,13 @@ impl<'a> Planner<'a> {
 
     /// Plans a query; returns the plan and its output columns.
     pub fn plan_query(&mut self, q: &ast::Query) -> Result<(Plan, Scope)> {
+        self.depth.enter()?;
+        let planned = crate::depth::guard(|| self.plan_query_here(q));
+        self.depth.leave();
+        planned
+    }
+
+    fn plan_query_here(&mut self, q: &ast::Query) -> Result<(Plan, Scope)> {
         if q.with.is_some() {
             return Err(Error::unsupported("WITH (common table expressions)"));
         }
@@ -219,6 +245,13 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_set_expr(&mut self, body: &SetExpr) -> Result<(Plan, Scope)> {
+        self.depth.enter()?;
+        let planned = crate::depth::guard(|| self.plan_set_expr_here(body));
+        self.depth.leave();
+        planned
+    }
+
+    fn plan_set_expr_here(&mut self, body: &SetExpr) -> Result<(Plan, Scope)> {
         match body {
             SetExpr::Select(s) => self.plan_select(s, &[]),
             SetExpr::Query(q) => self.plan_query(q),
@@ -382,7 +415,7 @@ impl<'a> Planner<'a> {
                 };
                 let g = target.unwrap_or(g);
                 group_exprs.push(self.bind_expr(g, &from_scope)?);
-                group_texts.push(g.to_string());
+                group_texts.push((g.to_string(), spine_len(g)));
             }
             self.agg = Some(AggContext {
                 input_scope: from_scope.clone(),
@@ -605,6 +638,17 @@ fn column_name(e: &ast::Expr) -> String {
     }
 }
 
+/// How many binary operators a left-deep chain starting at `e` has (`a + b + c`: 2).
+pub(crate) fn spine_len(e: &ast::Expr) -> usize {
+    let mut n = 0;
+    let mut cur = e;
+    while let ast::Expr::BinaryOp { left, .. } = cur {
+        n += 1;
+        cur = left;
+    }
+    n
+}
+
 fn select_item_has_aggregate(item: &SelectItem) -> bool {
     match item {
         SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
@@ -616,6 +660,19 @@ fn select_item_has_aggregate(item: &SelectItem) -> bool {
 
 /// Whether an expression calls an aggregate outside any subquery.
 fn expr_has_aggregate(e: &ast::Expr) -> bool {
+    // A left-deep chain is walked in a loop (it may be 10,000 terms long); everything else
+    // nests at most as deep as the parser's recursion limit allows.
+    let mut cur = e;
+    while let ast::Expr::BinaryOp { left, right, .. } = cur {
+        if expr_has_aggregate(right) {
+            return true;
+        }
+        cur = left;
+    }
+    crate::depth::guard(|| expr_has_aggregate_here(cur))
+}
+
+fn expr_has_aggregate_here(e: &ast::Expr) -> bool {
     use ast::Expr as E;
     let any = |es: &[&ast::Expr]| es.iter().any(|x| expr_has_aggregate(x));
     match e {
@@ -633,7 +690,7 @@ fn expr_has_aggregate(e: &ast::Expr) -> bool {
                 _ => false,
             }
         }
-        E::BinaryOp { left, right, .. } => any(&[left, right]),
+        E::BinaryOp { .. } => expr_has_aggregate(e),
         E::UnaryOp { expr, .. } | E::Nested(expr) | E::Cast { expr, .. } => {
             expr_has_aggregate(expr)
         }
