@@ -111,6 +111,23 @@ impl Error {
     }
 }
 
+impl From<chronos_io::Error> for Error {
+    fn from(e: chronos_io::Error) -> Self {
+        match e {
+            chronos_io::Error::Corruption {
+                file,
+                offset,
+                reason,
+            } => Error::Corruption {
+                file,
+                offset,
+                reason,
+            },
+            e @ chronos_io::Error::TooLarge { .. } => Error::InvalidArgument(e.to_string()),
+        }
+    }
+}
+
 /// Adds "what the engine was doing" to an `io::Result`.
 pub(crate) trait IoContext<T> {
     fn context(self, what: impl FnOnce() -> String) -> Result<T>;
