@@ -29,7 +29,7 @@
 //! - Only the newest WAL segment may end torn; damage elsewhere is reported as corruption
 //!   with file and offset, never skipped.
 //! - Files are written, synced, and their directory synced before the manifest names them;
-//!   files the manifest does not name are removed at open.
+//!   at open, only files the recovered manifest proves obsolete are removed (db/open.rs).
 //! - The engine never reads a clock or global randomness, and touches files only through
 //!   [`fs::FileSystem`], so tests can crash it deterministically ([`fs::MemFs`]) and inject
 //!   faults ([`fs::FaultFs`]). The seam and the record framing live in the `chronos_io` leaf

@@ -24,6 +24,7 @@
 //! corruption and fails the open, naming file and offset: acting on a damaged manifest could
 //! drop acknowledged data.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::coding::{Decoder, put_length_prefixed, put_varint};
@@ -132,6 +133,9 @@ pub struct ManifestState {
     pub log_number: u64,
     pub next_file_number: u64,
     pub last_sequence: u64,
+    /// Tables the edits recorded and then deleted, and no version references now: provably
+    /// obsolete if they are still on disk (their unlink was interrupted).
+    pub superseded_tables: BTreeSet<u64>,
 }
 
 impl ManifestState {
@@ -152,6 +156,12 @@ impl ManifestState {
 
     fn absorb(&mut self, edit: &VersionEdit, path: &Path) -> Result<()> {
         self.version = self.version.apply(edit, path)?;
+        self.superseded_tables
+            .extend(edit.deleted.iter().map(|(_, number)| *number));
+        // A table moved down a level is deleted and added in one edit: still live.
+        for (_, f) in self.version.all_files() {
+            self.superseded_tables.remove(&f.number);
+        }
         if let Some(v) = edit.log_number {
             self.log_number = v;
         }
@@ -193,6 +203,7 @@ pub fn recover(fs: &dyn FileSystem, dir: &Path, num_levels: usize) -> Result<Man
         log_number: 0,
         next_file_number: manifest_number + 1,
         last_sequence: 0,
+        superseded_tables: BTreeSet::new(),
     };
     for (i, &(offset, payload)) in records.records.iter().enumerate() {
         let (edit, format) = decode_edit(payload)
@@ -303,6 +314,7 @@ mod tests {
             log_number: 2,
             next_file_number: 4,
             last_sequence: 0,
+            superseded_tables: BTreeSet::new(),
         }
     }
 

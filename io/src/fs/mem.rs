@@ -24,13 +24,13 @@ pub enum CrashMode {
     TearUnsynced { seed: u64 },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Inode {
     live: Vec<u8>,
     durable: Vec<u8>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct State {
     inodes: HashMap<u64, Inode>,
     live_names: BTreeMap<PathBuf, u64>,
@@ -88,6 +88,16 @@ impl MemFs {
             inode.durable = kept;
         }
         state.locks.clear();
+    }
+
+    /// An independent copy of this filesystem (files, names, durable images; no locks), so a
+    /// test can try many crashes from one starting state.
+    pub fn deep_copy(&self) -> MemFs {
+        let mut state = self.state.lock().clone();
+        state.locks.clear();
+        MemFs {
+            state: Arc::new(Mutex::new(state)),
+        }
     }
 
     /// Overwrites one byte of a file in both images (bit rot on disk), for corruption tests.
