@@ -32,6 +32,18 @@ pub enum Error {
     #[error("{} is not a Chronos data directory: {reason}", path.display())]
     NotADataDirectory { path: PathBuf, reason: String },
 
+    /// The directory holds files but no `CURRENT`, and nothing proves them the leftovers of an
+    /// interrupted creation: nothing was changed. `hint` says how to recover.
+    #[error(
+        "{} has no CURRENT file but holds {} file(s): {}; nothing was changed. {hint}",
+        path.display(), files.len(), files.join(", ")
+    )]
+    MissingCurrent {
+        path: PathBuf,
+        files: Vec<String>,
+        hint: String,
+    },
+
     /// The data directory was written by a newer (or unknown) format version.
     #[error(
         "{} uses storage format version {found}, this build supports up to {supported}",
@@ -43,9 +55,10 @@ pub enum Error {
         supported: u32,
     },
 
-    /// Another process (or another handle in this process) holds the data directory.
-    #[error("{} is locked by another process", path.display())]
-    Locked { path: PathBuf },
+    /// Another process (or another handle in this process) holds the data directory. The lock
+    /// is the kernel's (flock): it dies with its holder, so it is never stale.
+    #[error("{} is in use by another process: {holder}", path.display())]
+    Locked { path: PathBuf, holder: String },
 
     /// The caller passed something the engine cannot accept (e.g. an oversized key).
     #[error("invalid argument: {0}")]
@@ -108,6 +121,23 @@ impl Error {
     /// True for errors that mean the stored bytes cannot be trusted.
     pub fn is_corruption(&self) -> bool {
         matches!(self, Error::Corruption { .. })
+    }
+}
+
+impl From<chronos_io::Error> for Error {
+    fn from(e: chronos_io::Error) -> Self {
+        match e {
+            chronos_io::Error::Corruption {
+                file,
+                offset,
+                reason,
+            } => Error::Corruption {
+                file,
+                offset,
+                reason,
+            },
+            e @ chronos_io::Error::TooLarge { .. } => Error::InvalidArgument(e.to_string()),
+        }
     }
 }
 

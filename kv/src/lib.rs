@@ -7,7 +7,7 @@
 //!
 //! # How data flows
 //! ```text
-//! Db::write(batch) ─► group commit (db/write.rs) ─► WAL segment (wal.rs, record.rs)
+//! Db::write(batch) ─► group commit (db/write.rs) ─► WAL segment (wal.rs, chronos_io::record)
 //!                                                 └► memtable (memtable.rs)
 //! memtable full ─► frozen ─► flush (db/background.rs) ─► L0 SSTable (sstable/)
 //! L0 / level too big ─► picker (compaction.rs) ─► merge ─► SSTables one level down
@@ -29,17 +29,17 @@
 //! - Only the newest WAL segment may end torn; damage elsewhere is reported as corruption
 //!   with file and offset, never skipped.
 //! - Files are written, synced, and their directory synced before the manifest names them;
-//!   files the manifest does not name are removed at open.
+//!   at open, only files the recovered manifest proves obsolete are removed (db/open.rs).
 //! - The engine never reads a clock or global randomness, and touches files only through
 //!   [`fs::FileSystem`], so tests can crash it deterministically ([`fs::MemFs`]) and inject
-//!   faults ([`fs::FaultFs`]).
+//!   faults ([`fs::FaultFs`]). The seam and the record framing live in the `chronos_io` leaf
+//!   crate, shared with the Raft log; [`fs`] re-exports the seam.
 
 mod batch;
 mod coding;
 mod compaction;
 mod db;
 mod error;
-pub mod fs;
 mod iter;
 mod key;
 pub mod keycode;
@@ -47,11 +47,14 @@ mod manifest;
 mod memtable;
 pub mod mvcc;
 mod options;
-mod record;
 pub mod sstable;
 mod stats;
 mod version;
 mod wal;
+
+/// The filesystem seam the engine runs on (shared with the Raft log; see `chronos_io`).
+pub use chronos_io::fs;
+use chronos_io::record;
 
 pub use batch::{BatchOp, MAX_KEY_BYTES, MAX_VALUE_BYTES, WriteBatch};
 pub use compaction::{CompactionTask, pick as pick_compaction};

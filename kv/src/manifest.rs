@@ -3,7 +3,7 @@
 //! ```text
 //! CURRENT           "MANIFEST-000123\n", replaced atomically (write CURRENT.tmp, sync,
 //!                   rename over CURRENT, sync the directory)
-//! MANIFEST-000123   record*  (framing: crate::record — crc32 | len | payload)
+//! MANIFEST-000123   record*  (framing: chronos_io::record — crc32 | len | len check | payload)
 //!                   first record: the snapshot of the whole version, starting with the tag
 //!                   MAGIC carrying "chronos-kv" and the format version
 //!                   later records: one edit per flush or compaction
@@ -19,16 +19,18 @@
 //!
 //! Every edit is synced before the engine acts on it, so at most the last record can be torn
 //! by a crash, and only while its write was in flight: a record cut short (a prefix of what
-//! was written, or a zero-filled tail) is dropped with a warning — the engine never acted on
-//! it. A complete header or record that fails its check is corruption and fails the open,
-//! naming file and offset: acting on a damaged manifest could drop acknowledged data.
+//! was written, or a zero-filled tail — the shared reader's "provably torn") is dropped with a
+//! warning; the engine never acted on it. A complete header or record that fails its check is
+//! corruption and fails the open, naming file and offset: acting on a damaged manifest could
+//! drop acknowledged data.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::coding::{Decoder, put_length_prefixed, put_varint};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileSystem, WritableFile};
-use crate::record::{self, Damage};
+use crate::record;
 use crate::version::{FileMeta, Version, VersionEdit};
 
 /// The storage format version this build writes; a newer one is refused at open.
@@ -131,6 +133,9 @@ pub struct ManifestState {
     pub log_number: u64,
     pub next_file_number: u64,
     pub last_sequence: u64,
+    /// Tables the edits recorded and then deleted, and no version references now: provably
+    /// obsolete if they are still on disk (their unlink was interrupted).
+    pub superseded_tables: BTreeSet<u64>,
 }
 
 impl ManifestState {
@@ -151,6 +156,12 @@ impl ManifestState {
 
     fn absorb(&mut self, edit: &VersionEdit, path: &Path) -> Result<()> {
         self.version = self.version.apply(edit, path)?;
+        self.superseded_tables
+            .extend(edit.deleted.iter().map(|(_, number)| *number));
+        // A table moved down a level is deleted and added in one edit: still live.
+        for (_, f) in self.version.all_files() {
+            self.superseded_tables.remove(&f.number);
+        }
         if let Some(v) = edit.log_number {
             self.log_number = v;
         }
@@ -185,15 +196,16 @@ pub fn recover(fs: &dyn FileSystem, dir: &Path, num_levels: usize) -> Result<Man
     let data = fs
         .read_all(&path)
         .context(|| format!("reading manifest {}", path.display()))?;
-    let scan = record::scan(&data);
+    let records = record::read_records(&data, &path, true).map_err(Error::from)?;
     let mut state = ManifestState {
         manifest_number,
         version: Version::new(num_levels),
         log_number: 0,
         next_file_number: manifest_number + 1,
         last_sequence: 0,
+        superseded_tables: BTreeSet::new(),
     };
-    for (i, &(offset, payload)) in scan.records.iter().enumerate() {
+    for (i, &(offset, payload)) in records.records.iter().enumerate() {
         let (edit, format) = decode_edit(payload)
             .ok_or_else(|| Error::corruption(&path, offset, "malformed manifest record"))?;
         if i == 0 {
@@ -216,18 +228,14 @@ pub fn recover(fs: &dyn FileSystem, dir: &Path, num_levels: usize) -> Result<Man
         }
         state.absorb(&edit, &path)?;
     }
-    if scan.records.is_empty() {
+    if records.records.is_empty() {
         return Err(Error::corruption(
             &path,
             0,
             "manifest holds no complete record",
         ));
     }
-    if let Some((offset, damage)) = scan.damage {
-        let zero_tail = data[offset as usize..].iter().all(|&b| b == 0);
-        if damage != Damage::Incomplete && !zero_tail {
-            return Err(Error::corruption(&path, offset, damage.describe()));
-        }
+    if let record::Tail::Torn { offset, .. } = records.tail {
         tracing::warn!(file = %path.display(), offset, "manifest ends with a torn record; ignoring it");
     }
     Ok(state)
@@ -250,7 +258,7 @@ impl ManifestWriter {
             .create(&path)
             .context(|| format!("creating manifest {}", path.display()))?;
         let mut buf = Vec::new();
-        record::encode(&mut buf, &encode_edit(&state.snapshot_edit(), true));
+        record::encode(&mut buf, &encode_edit(&state.snapshot_edit(), true))?;
         file.write_all(&buf)
             .and_then(|()| file.sync())
             .context(|| format!("writing manifest {}", path.display()))?;
@@ -283,7 +291,7 @@ impl ManifestWriter {
     /// Appends and syncs one edit.
     pub fn append(&mut self, edit: &VersionEdit) -> Result<()> {
         let mut buf = Vec::new();
-        record::encode(&mut buf, &encode_edit(edit, false));
+        record::encode(&mut buf, &encode_edit(edit, false))?;
         self.file
             .write_all(&buf)
             .and_then(|()| self.file.sync())
@@ -306,6 +314,7 @@ mod tests {
             log_number: 2,
             next_file_number: 4,
             last_sequence: 0,
+            superseded_tables: BTreeSet::new(),
         }
     }
 
@@ -377,7 +386,7 @@ mod tests {
         put_length_prefixed(&mut payload, MAGIC);
         put_varint(&mut payload, u64::from(FORMAT_VERSION + 1));
         let mut buf = Vec::new();
-        record::encode(&mut buf, &payload);
+        record::encode(&mut buf, &payload).expect("small payload");
         fs.create(Path::new("/db/MANIFEST-000009"))
             .expect("create")
             .write_all(&buf)

@@ -1,7 +1,7 @@
 //! The write-ahead log: every write batch is appended here before it reaches the memtable.
 //!
 //! The log is a sequence of segment files `NNNNNN.log`, one per memtable; each holds framed
-//! records (see [`crate::record`]) whose payloads are encoded [`WriteBatch`]es:
+//! records (`chronos_io::record`) whose payloads are encoded [`WriteBatch`]es:
 //!
 //! ```text
 //! segment = record*            record = crc32 | len | batch (seq | count | ops)
@@ -9,10 +9,11 @@
 //!
 //! A group of batches committed together is written with one `write` call and made durable
 //! with one `sync` ([`WalWriter::append`]). Recovery ([`replay_segment`]) replays records in
-//! order. Damage at the end of the *last* segment is a torn tail from a crash: replay stops
-//! there and reports it (those records were never acknowledged as durable). Damage anywhere
-//! else, or damage followed by an intact record, is corruption: recovery fails naming the
-//! file and offset rather than silently dropping acknowledged data.
+//! order. A provably torn tail of the *last* segment (a record cut short at the end of the
+//! file, or a zero-filled tail; see `chronos_io::record`) is from a crash before `sync`
+//! returned: replay stops there and reports it (those records were never acknowledged as
+//! durable). Any other damage is corruption: recovery fails naming the file and offset rather
+//! than silently dropping acknowledged data.
 
 use std::path::{Path, PathBuf};
 
@@ -53,7 +54,9 @@ impl WalWriter {
     ) -> Result<()> {
         self.buf.clear();
         for payload in payloads {
-            record::encode(&mut self.buf, payload);
+            record::encode(&mut self.buf, payload).map_err(|e| {
+                Error::InvalidArgument(format!("WAL record for {}: {e}", self.path.display()))
+            })?;
         }
         self.file
             .write_all(&self.buf)
@@ -100,9 +103,9 @@ pub fn replay_segment(
     let data = fs
         .read_all(path)
         .context(|| format!("reading WAL segment {}", path.display()))?;
-    let scan = record::scan(&data);
+    let records = record::read_records(&data, path, is_last).map_err(Error::from)?;
     let mut report = SegmentReplay::default();
-    for &(offset, payload) in &scan.records {
+    for &(offset, payload) in &records.records {
         let (batch, seq) = WriteBatch::decode(payload).ok_or_else(|| {
             Error::corruption(path, offset, "WAL record holds a malformed write batch")
         })?;
@@ -110,19 +113,7 @@ pub fn replay_segment(
         report.batches += 1;
         report.bytes = offset + (record::HEADER_BYTES + payload.len()) as u64;
     }
-    if let Some((offset, damage)) = scan.damage {
-        let in_middle = record::intact_record_follows(&data, offset as usize);
-        if !is_last || in_middle {
-            let reason = if in_middle {
-                format!("{}, and intact records follow it", damage.describe())
-            } else {
-                format!(
-                    "{} in a WAL segment that is not the newest",
-                    damage.describe()
-                )
-            };
-            return Err(Error::corruption(path, offset, reason));
-        }
+    if let record::Tail::Torn { offset, damage } = records.tail {
         tracing::warn!(
             file = %path.display(),
             offset,
@@ -138,7 +129,7 @@ pub fn replay_segment(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fs::{CrashMode, MemFs};
+    use crate::fs::{CrashMode, FileSystem, MemFs};
 
     fn batch(i: u8) -> WriteBatch {
         let mut b = WriteBatch::new();
@@ -194,16 +185,29 @@ mod tests {
     }
 
     #[test]
-    fn damage_in_an_older_segment_is_corruption() {
+    fn a_torn_tail_in_an_older_segment_is_corruption() {
         let fs = MemFs::new();
         let mut w = write_segment(&fs, 2);
         let mut b = batch(9);
-        w.append([b.encode_with_seq(3)], false).expect("append");
+        w.append([b.encode_with_seq(3)], true).expect("append");
         let path = segment_path(Path::new("/db"), 1);
         let len = fs.file_len(&path).expect("len");
-        fs.corrupt_byte(&path, len - 1, 0xff).expect("corrupt");
+        fs.truncate(&path, len as u64 - 1).expect("cut");
         assert!(replay(&fs, true).is_ok());
         let err = replay(&fs, false).expect_err("not the last segment");
+        assert!(err.is_corruption(), "{err}");
+    }
+
+    /// A flipped bit in the final record is not what a crash leaves (a crash cuts, it does not
+    /// flip), so it is corruption even in the newest segment.
+    #[test]
+    fn a_flipped_bit_in_the_final_record_is_corruption() {
+        let fs = MemFs::new();
+        write_segment(&fs, 2);
+        let path = segment_path(Path::new("/db"), 1);
+        let len = fs.file_len(&path).expect("len");
+        fs.corrupt_byte(&path, len - 1, 0x01).expect("corrupt");
+        let err = replay(&fs, true).expect_err("bit rot, not a torn tail");
         assert!(err.is_corruption(), "{err}");
     }
 

@@ -57,6 +57,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another process (or handle) has the storage directory open.
+    #[error("{path} is in use: {reason}")]
+    Locked {
+        /// The storage directory.
+        path: PathBuf,
+        /// Who holds it, as far as known.
+        reason: String,
+    },
     /// Durable data is corrupt somewhere other than a torn tail.
     #[error("corruption in {path} at offset {offset}: {reason}")]
     Corruption {

@@ -90,12 +90,14 @@
 //! The core keeps the log after the last snapshot in memory ([`log::RaftLog`]) and reads storage
 //! only at startup ([`InitialState`]). [`storage::LogStorage`] has an in-memory implementation
 //! that keeps a durable image apart from unsynced writes (crash testing) and a file
-//! implementation, [`storage::FileStorage`]: CRC32-framed records in segment files, fsync on
-//! `sync`, a torn tail truncated on restart, and any other corruption reported as
-//! [`Error::Corruption`] with file and offset (layout in `storage/file.rs`). The file storage
-//! runs on a narrow filesystem trait ([`storage::Vfs`]): the real one, or [`storage::MemFs`],
-//! whose crashes keep a random prefix of each file's unsynced bytes (a torn write), which the
-//! simulator uses.
+//! implementation, [`storage::FileStorage`]: records in segment files framed by the record format
+//! shared with the kv crate (`chronos_io::record`), fsync on `sync`, a provably torn tail
+//! truncated on restart, and any other damage reported as [`Error::Corruption`] with file and
+//! offset (layout in `storage/file.rs`). The file storage runs on the shared filesystem seam
+//! (`chronos_io::fs`): the real one, or `MemFs`, whose crashes drop unsynced names and keep a
+//! random prefix of each file's unsynced bytes (a torn write), which the simulator uses. The
+//! directory is held by an OS advisory lock while open. `chronos_io` is this crate's only
+//! Chronos dependency, a leaf below both `raft` and `kv`.
 //!
 //! # Invariants
 //!
@@ -134,8 +136,9 @@
 //!   the whole snapshot before installing it. Chunks are sent stop-and-wait (one in flight).
 //! - **Asynchronous storage writes**: the leader does not append to its log in parallel with
 //!   replication; a `Ready` must be persisted before its messages go out (simple, slower).
-//! - **Storage**: [`storage::MemFs`] models torn writes but not lost directory operations,
-//!   reordered writes across files, or I/O errors (no error injection). Segments are never
+//! - **Storage**: the simulator's `MemFs` models torn writes and lost directory operations but
+//!   not reordered writes across files or bit rot, and the simulator injects no I/O errors
+//!   (`chronos_io::fs::FaultFs` could). Segments are never
 //!   preallocated; a snapshot file is rewritten whole; old segments are deleted only as a prefix,
 //!   so a stale segment can delay reclaiming space until a later compaction.
 //! - **Liveness** is checked in two phases: a fresh write commits within 400 ticks of healing,

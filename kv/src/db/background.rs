@@ -391,6 +391,7 @@ fn roll_manifest(inner: &Inner, st: &mut State) -> Result<()> {
         log_number: st.log_number,
         next_file_number: st.next_file_number,
         last_sequence: st.last_sequence,
+        superseded_tables: Default::default(),
     };
     match ManifestWriter::create(inner.fs.as_ref(), &inner.dir, &state) {
         Ok(w) => st.manifest = Some(w),

@@ -1,4 +1,26 @@
 //! Opening a data directory: creation, manifest recovery, WAL replay and cleanup.
+//!
+//! # Creation is crash-safe by a marker, not by cleanup
+//! A new directory is created in this order, each step durable before the next:
+//! `CREATING` (the marker) → `MANIFEST-N` → `CURRENT.tmp` → rename to `CURRENT` → WAL segment
+//! → the marker removed. So a directory without `CURRENT` is either
+//! - empty (or holds only `LOCK`): created from scratch;
+//! - *half-created*: it holds the marker and nothing but what creation writes before `CURRENT`
+//!   (`MANIFEST-*`, `CURRENT.tmp`); nothing in it was ever acknowledged, creation is redone;
+//! - anything else: [`Error::MissingCurrent`], naming the files found and how to recover.
+//!   Nothing is deleted: a lost `CURRENT` (a partial copy, an `rm`, a filesystem that lost one
+//!   small file) must never cost the data next to it.
+//!
+//! # What open deletes
+//! Only files the recovered manifest proves obsolete, after the new manifest is durable:
+//! WAL segments below the manifest's log number (flushed), tables the manifest recorded and
+//! later deleted (compacted away; the unlink was interrupted), the manifest `CURRENT` named
+//! (superseded by the one open writes from its state), a half-created directory's manifests,
+//! `CURRENT.tmp`, and the creation marker. Everything else that looks like ours but no version
+//! references (outputs of a flush or compaction interrupted by a crash, a manifest left by an
+//! interrupted switch, one newer than `CURRENT` names) is kept, logged, and listed in
+//! [`RecoveryReport::kept_unreferenced`]; its file number is never reused. File numbers are
+//! not proof: they are bumped past every file present, kept ones included.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,6 +41,9 @@ use crate::version::{Version, VersionEdit};
 use crate::wal::{self, WalWriter};
 
 const LOCK: &str = "LOCK";
+/// Written (durably) before anything else when a directory is created, removed once `CURRENT`
+/// is durable: the only evidence that files without a `CURRENT` are a creation's leftovers.
+const CREATING: &str = "CREATING";
 
 /// What opening the store found and did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,8 +54,11 @@ pub struct RecoveryReport {
     pub wal_batches_replayed: u64,
     /// `(segment number, offset, reason)` of a torn WAL tail that was dropped.
     pub torn_wal_tail: Option<(u64, u64, String)>,
-    /// Files no version referenced (leftovers of an interrupted job), removed.
+    /// Tables the manifest recorded as deleted whose unlink had not happened, removed now.
     pub removed_files: Vec<String>,
+    /// Files that look like the store's but that nothing proves obsolete (outputs of a job a
+    /// crash interrupted, or a manifest newer than the one `CURRENT` names): kept as found.
+    pub kept_unreferenced: Vec<String>,
 }
 
 /// What a file name in the data directory is.
@@ -42,6 +70,7 @@ enum FileKind {
     Current,
     CurrentTmp,
     Lock,
+    CreationMarker,
 }
 
 fn classify(name: &str) -> Option<FileKind> {
@@ -59,7 +88,83 @@ fn classify(name: &str) -> Option<FileKind> {
         CURRENT => Some(FileKind::Current),
         "CURRENT.tmp" => Some(FileKind::CurrentTmp),
         LOCK => Some(FileKind::Lock),
+        CREATING => Some(FileKind::CreationMarker),
         _ => None,
+    }
+}
+
+/// What the cleanup at open does with one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cleanup {
+    /// Provably obsolete and routine (flushed WAL, superseded manifest): removed quietly.
+    Remove,
+    /// Provably obsolete but a sign of an interrupted unlink: removed and reported.
+    RemoveReported,
+    /// Unreferenced but not provably obsolete: kept and reported.
+    Keep,
+}
+
+/// Marks the directory as being created, durably, before any other file is written.
+fn write_creation_marker(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    let path = dir.join(CREATING);
+    let mut f = fs
+        .create(&path)
+        .context(|| format!("creating {}", path.display()))?;
+    f.write_all(b"creation in progress; removed once CURRENT is durable\n")
+        .and_then(|()| f.sync())
+        .and_then(|()| fs.sync_dir(dir))
+        .context(|| format!("writing {}", path.display()))
+}
+
+/// Whether `files` (everything but `LOCK`) are what an interrupted creation leaves: the marker
+/// and only files creation writes before `CURRENT`.
+fn is_half_created(files: &[String]) -> bool {
+    files.iter().any(|n| n == CREATING)
+        && files.iter().all(|n| {
+            matches!(
+                classify(n),
+                Some(FileKind::CreationMarker | FileKind::CurrentTmp | FileKind::Manifest(_))
+            )
+        })
+}
+
+/// The error for files without a `CURRENT`, with the way back: the newest manifest.
+fn missing_current(fs: &dyn FileSystem, dir: &Path, files: Vec<String>) -> Error {
+    let newest = files
+        .iter()
+        .filter_map(|n| match classify(n) {
+            Some(FileKind::Manifest(x)) => Some((x, n)),
+            _ => None,
+        })
+        .max();
+    let hint = match newest {
+        Some((_, name)) => {
+            let staged = fs
+                .read_all(&dir.join("CURRENT.tmp"))
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|s| s.trim() != name.as_str());
+            let mut hint = format!(
+                "if this is a Chronos store whose CURRENT was lost, restore CURRENT pointing at \
+                 {name}, the newest manifest: printf '{name}\\n' > {}",
+                dir.join(CURRENT).display()
+            );
+            if let Some(staged) = staged {
+                hint.push_str(&format!(
+                    " (CURRENT.tmp names {}: an interrupted switch to it)",
+                    staged.trim()
+                ));
+            }
+            hint
+        }
+        None => "no MANIFEST file is present, so the store's file list is lost; restore the \
+                 directory from a backup, or move these files away to create a new store here"
+            .to_string(),
+    };
+    Error::MissingCurrent {
+        path: dir.to_path_buf(),
+        files,
+        hint,
     }
 }
 
@@ -77,6 +182,7 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
         if e.kind() == std::io::ErrorKind::WouldBlock {
             Error::Locked {
                 path: dir.to_path_buf(),
+                holder: e.to_string(),
             }
         } else {
             Error::io(format!("locking {}", dir.display()), e)
@@ -91,23 +197,30 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
     let mut state = if names.iter().any(|n| n == CURRENT) {
         manifest::recover(fs.as_ref(), dir, opts.num_levels)?
     } else {
-        if let Some(foreign) = names.iter().find(|n| classify(n).is_none()) {
-            return Err(Error::NotADataDirectory {
-                path: dir.to_path_buf(),
-                reason: format!("it holds {foreign:?} and no CURRENT file"),
-            });
-        }
-        if !opts.create_if_missing || opts.read_only {
-            return Err(Error::NotADataDirectory {
-                path: dir.to_path_buf(),
-                reason: "it has no CURRENT file".into(),
-            });
-        }
-        // Leftovers of a creation that crashed before CURRENT existed: nothing in them was
-        // ever acknowledged (writes start only after CURRENT is durable).
-        for name in names.iter().filter(|n| n.as_str() != LOCK) {
-            fs.remove_file(&dir.join(name))
-                .context(|| format!("removing leftover {name}"))?;
+        let files: Vec<String> = names.iter().filter(|n| *n != LOCK).cloned().collect();
+        let creatable = !opts.read_only && opts.create_if_missing;
+        let foreign = files.iter().all(|n| classify(n).is_none());
+        match files.first() {
+            None if creatable => write_creation_marker(fs.as_ref(), dir)?,
+            None => {
+                return Err(Error::NotADataDirectory {
+                    path: dir.to_path_buf(),
+                    reason: "it has no CURRENT file".into(),
+                });
+            }
+            // Nothing here is ours: some other program's directory.
+            Some(first) if foreign => {
+                return Err(Error::NotADataDirectory {
+                    path: dir.to_path_buf(),
+                    reason: format!("it holds {first:?} and no CURRENT file"),
+                });
+            }
+            Some(_) if creatable && is_half_created(&files) => tracing::warn!(
+                dir = %dir.display(),
+                ?files,
+                "the directory's creation was interrupted before CURRENT existed; creating it again"
+            ),
+            Some(_) => return Err(missing_current(fs.as_ref(), dir, files)),
         }
         report.created = true;
         ManifestState {
@@ -116,8 +229,10 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
             log_number: 0,
             next_file_number: 2,
             last_sequence: 0,
+            superseded_tables: Default::default(),
         }
     };
+    let recovered_manifest = state.manifest_number;
     if state.version.levels.len() != opts.num_levels {
         return Err(Error::InvalidArgument(format!(
             "the store has {} levels but the options say {}",
@@ -239,33 +354,45 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
     let manifest = ManifestWriter::create(fs.as_ref(), dir, &state)?;
     let wal = WalWriter::create(fs.as_ref(), dir, wal_number)?;
 
-    // Now that the new manifest is durable, anything it does not reference can go.
+    // Now that the new manifest is durable, what the old one proves obsolete can go.
     let live: std::collections::HashSet<u64> =
         state.version.all_files().map(|(_, f)| f.number).collect();
     for name in fs
         .list_dir(dir)
         .context(|| format!("listing {}", dir.display()))?
     {
-        let obsolete = match classify(&name) {
-            Some(FileKind::Wal(n)) => n < state.log_number,
-            Some(FileKind::Table(n)) => !live.contains(&n),
-            Some(FileKind::Manifest(n)) => n != state.manifest_number,
-            Some(FileKind::CurrentTmp) => true,
-            _ => false,
+        let Some(kind) = classify(&name) else {
+            continue;
         };
-        if obsolete {
-            fs.remove_file(&dir.join(&name))
-                .context(|| format!("removing obsolete {name}"))?;
+        let verdict = match kind {
+            FileKind::Wal(n) if n < state.log_number => Cleanup::Remove,
+            FileKind::Table(n) if state.superseded_tables.contains(&n) => Cleanup::RemoveReported,
+            FileKind::Table(n) if !live.contains(&n) => Cleanup::Keep,
+            // The manifest CURRENT named is superseded by the one just written from its state;
+            // a half-created directory's manifests held nothing. Others (an interrupted
+            // switch or rollover, or a newer one CURRENT does not name) are not provably dead.
+            FileKind::Manifest(n) if n == state.manifest_number => continue,
+            FileKind::Manifest(n) if n == recovered_manifest || report.created => Cleanup::Remove,
+            FileKind::Manifest(_) => Cleanup::Keep,
+            FileKind::CurrentTmp | FileKind::CreationMarker => Cleanup::Remove,
+            _ => continue,
+        };
+        if verdict == Cleanup::Keep {
+            tracing::warn!(
+                file = %dir.join(&name).display(),
+                "no version references this file and nothing proves it obsolete; keeping it"
+            );
+            report.kept_unreferenced.push(name);
+            continue;
+        }
+        fs.remove_file(&dir.join(&name))
+            .context(|| format!("removing obsolete {name}"))?;
+        if verdict == Cleanup::RemoveReported {
             report.removed_files.push(name);
         }
     }
     fs.sync_dir(dir)
         .context(|| format!("syncing {}", dir.display()))?;
-    // Leftover tables are reported (they are normal after a crash mid-job); segments and old
-    // manifests are routine and not.
-    report
-        .removed_files
-        .retain(|n| matches!(classify(n), Some(FileKind::Table(_))));
 
     let state = State {
         mem: Arc::new(Memtable::new(wal_number)),

@@ -16,12 +16,14 @@
 mod checker;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::config::{Config, Rng};
-use crate::storage::{FileStorage, LogStorage, MemFs, MemStorage, persist_ready};
+use crate::storage::{FileStorage, LogStorage, MemStorage, persist_ready};
 use crate::types::{ConfChange, Entry, EntryPayload, Index, NodeId, Role};
 use crate::{Message, RawNode, Ready};
 use checker::{Check, Checker};
+use chronos_io::fs::{CrashMode, MemFs};
 
 /// Seeds run by default: enough to cover many fault schedules while keeping the debug-build
 /// test run short.
@@ -77,7 +79,7 @@ impl Default for SimOptions {
 /// in-memory filesystem (torn tails included).
 enum Disk {
     Mem(MemStorage),
-    File(MemFs, Option<FileStorage<MemFs>>),
+    File(MemFs, Option<FileStorage>),
 }
 
 /// Entries kept in the log behind the compaction point.
@@ -99,7 +101,7 @@ impl Disk {
         match self {
             Disk::Mem(m) => m.initial_state(),
             Disk::File(fs, slot) => {
-                let f = FileStorage::open_with(fs.clone(), "/raft", SIM_SEGMENT_BYTES)?;
+                let f = FileStorage::open_with(Arc::new(fs.clone()), "/raft", SIM_SEGMENT_BYTES)?;
                 let state = f.initial_state()?;
                 *slot = Some(f);
                 Ok(state)
@@ -112,7 +114,9 @@ impl Disk {
             Disk::Mem(m) => m.crash(),
             Disk::File(fs, slot) => {
                 *slot = None;
-                fs.crash(rng);
+                fs.crash(CrashMode::TearUnsynced {
+                    seed: rng.next_u64(),
+                });
             }
         }
     }

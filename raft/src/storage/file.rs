@@ -8,15 +8,21 @@
 //!                            fsynced, renamed, directory fsynced)
 //!   00000000000000000001.seg log segments, replayed in sequence order
 //!   00000000000000000002.seg ...
+//!   LOCK                     advisory OS lock (flock) held while the storage is open; the
+//!                            kernel drops it when the process dies, however it dies
 //! ```
 //!
-//! Every record, in segments and in the snapshot file, is framed as
+//! Every record, in segments and in the snapshot file, uses the shared framing of
+//! `chronos_io::record` (the same as the kv WAL and manifest):
 //!
 //! ```text
-//! +-----------+-------------+-------------------------------+
-//! | len: u32  | crc32: u32  | payload (len bytes)           |
-//! +-----------+-------------+-------------------------------+
-//!   little-endian; crc32 (IEEE) covers the payload only
+//! +--------------+------------+------------------+-------------------------+
+//! | crc32: u32   | len: u32   | len check: u32   | payload (len bytes)     |
+//! +--------------+------------+------------------+-------------------------+
+//!   little-endian; crc32 (IEEE) covers len and payload; the len check covers len alone
+//! ```
+//!
+//! ```text
 //! payload = kind: u8, body
 //!   kind 1 ENTRY       term u64, index u64, payload kind u8, data
 //!   kind 2 HARD_STATE  term u64, vote u64 (0 = none), commit u64
@@ -30,31 +36,33 @@
 //!
 //! # Recovery
 //!
-//! Segments are replayed in order. In the *last* segment, an incomplete record at the end, or a
-//! final record whose CRC does not match, is a torn write from a crash before `sync` returned:
-//! the file is truncated to the last good record and synced. Anything else (a bad record followed
-//! by more data, a bad record in an earlier segment, an undecodable payload, a gap in indexes, a
-//! bad snapshot file) is [`Error::Corruption`] naming the file and the offset.
+//! Segments are replayed in order through the shared reader (`chronos_io::record::read_records`).
+//! Only the *last* segment may end in a torn tail, and only a provable one: a record cut short
+//! at the end of the file, or a zero-filled tail — what a crash before `sync` returned leaves.
+//! The file is truncated to the last intact record and synced. Anything else (a record whose
+//! length or checksum check fails, damage in an earlier segment, an undecodable payload, a gap
+//! in indexes, a bad snapshot file) is [`Error::Corruption`] naming the file and the offset,
+//! and the files are left as found: a flipped bit never passes for a torn tail.
 //!
 //! Writes reach the OS on every call and are made durable by [`LogStorage::sync`] (`fsync`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chronos_io::fs::{FileLock, FileSystem, RealFs, WritableFile};
+use chronos_io::record::{self, Tail};
 
 use crate::codec::{self, Dec, Enc};
 use crate::error::{Error, Result};
 use crate::rawnode::InitialState;
 use crate::storage::LogStorage;
-use crate::storage::vfs::{StdFs, Vfs, VfsFile};
 use crate::types::{Entry, HardState, Index, Snapshot};
 
 const KIND_ENTRY: u8 = 1;
 const KIND_HARD_STATE: u8 = 2;
 const KIND_RESET: u8 = 3;
 const KIND_SNAPSHOT: u8 = 4;
-const HEADER_BYTES: usize = 8;
-/// Largest record accepted when reading (guards allocation on a corrupt length).
-const MAX_RECORD_BYTES: u32 = 1 << 30;
-const _: () = assert!(MAX_RECORD_BYTES as u64 <= u32::MAX as u64);
+const LOCK_FILE: &str = "LOCK";
 
 #[derive(Debug)]
 struct Segment {
@@ -66,8 +74,8 @@ struct Segment {
 
 /// Durable log storage in a directory. See the module docs for the format.
 #[derive(Debug)]
-pub struct FileStorage<F: Vfs = StdFs> {
-    fs: F,
+pub struct FileStorage {
+    fs: Arc<dyn FileSystem>,
     dir: PathBuf,
     segment_max_bytes: u64,
     hard_state: HardState,
@@ -75,8 +83,10 @@ pub struct FileStorage<F: Vfs = StdFs> {
     /// Entries after the snapshot (or after the last RESET), contiguous.
     entries: Vec<Entry>,
     segments: Vec<Segment>,
-    active: F::File,
+    active: Box<dyn WritableFile>,
     active_len: u64,
+    /// Held for as long as the storage is open: one process per directory.
+    _lock: Box<dyn FileLock>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -86,61 +96,65 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
-fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER_BYTES + payload.len());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    out.extend_from_slice(payload);
-    out
+fn frame(payload: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    record::encode(&mut out, payload).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    Ok(out)
+}
+
+fn corruption(e: chronos_io::Error) -> Error {
+    match e {
+        chronos_io::Error::Corruption {
+            file,
+            offset,
+            reason,
+        } => Error::Corruption {
+            path: file,
+            offset,
+            reason,
+        },
+        e @ chronos_io::Error::TooLarge { .. } => Error::InvalidArgument(e.to_string()),
+    }
 }
 
 fn segment_name(seq: u64) -> String {
     format!("{seq:020}.seg")
 }
 
-/// Outcome of reading one framed record at `offset`.
-enum Frame<'a> {
-    Ok(&'a [u8], usize),
-    /// Incomplete or failing checksum.
-    Bad(String),
-    End,
-}
-
-fn read_frame(buf: &[u8], offset: usize) -> Frame<'_> {
-    let rest = &buf[offset..];
-    if rest.is_empty() {
-        return Frame::End;
-    }
-    if rest.len() < HEADER_BYTES {
-        return Frame::Bad("incomplete record header".into());
-    }
-    let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
-    let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
-    if len > MAX_RECORD_BYTES || rest.len() - HEADER_BYTES < len as usize {
-        return Frame::Bad(format!("record length {len} exceeds the file"));
-    }
-    let payload = &rest[HEADER_BYTES..HEADER_BYTES + len as usize];
-    if crc32fast::hash(payload) != crc {
-        return Frame::Bad("checksum mismatch".into());
-    }
-    Frame::Ok(payload, HEADER_BYTES + len as usize)
-}
-
-impl FileStorage<StdFs> {
+impl FileStorage {
     /// Open (or create) the storage in `dir` on the real filesystem, recovering from a torn tail.
     pub fn open(dir: impl AsRef<Path>, segment_max_bytes: u64) -> Result<Self> {
-        Self::open_with(StdFs, dir, segment_max_bytes)
+        Self::open_with(Arc::new(RealFs), dir, segment_max_bytes)
     }
 }
 
-impl<F: Vfs> FileStorage<F> {
-    /// Open (or create) the storage in `dir` on `fs`, recovering from a torn tail.
-    pub fn open_with(fs: F, dir: impl AsRef<Path>, segment_max_bytes: u64) -> Result<Self> {
+impl FileStorage {
+    /// Open (or create) the storage in `dir` on `fs`, recovering from a torn tail. Fails with
+    /// [`Error::Locked`] while another process (or handle) has the directory open.
+    pub fn open_with(
+        fs: Arc<dyn FileSystem>,
+        dir: impl AsRef<Path>,
+        segment_max_bytes: u64,
+    ) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         fs.create_dir_all(&dir).map_err(io_err(&dir))?;
-        let snapshot = Self::read_snapshot(&fs, &dir)?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = fs.lock(&lock_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                Error::Locked {
+                    path: dir.clone(),
+                    reason: e.to_string(),
+                }
+            } else {
+                Error::Io {
+                    path: lock_path.clone(),
+                    source: e,
+                }
+            }
+        })?;
+        let snapshot = Self::read_snapshot(fs.as_ref(), &dir)?;
         let mut seqs = Vec::new();
-        for name in fs.list(&dir).map_err(io_err(&dir))? {
+        for name in fs.list_dir(&dir).map_err(io_err(&dir))? {
             if let Some(seq) = name
                 .strip_suffix(".seg")
                 .and_then(|s| s.parse::<u64>().ok())
@@ -155,7 +169,13 @@ impl<F: Vfs> FileStorage<F> {
         let n = seqs.len();
         for (i, seq) in seqs.into_iter().enumerate() {
             let path = dir.join(segment_name(seq));
-            let max_index = Self::replay(&fs, &path, i + 1 == n, &mut hard_state, &mut entries)?;
+            let max_index = Self::replay(
+                fs.as_ref(),
+                &path,
+                i + 1 == n,
+                &mut hard_state,
+                &mut entries,
+            )?;
             segments.push(Segment {
                 seq,
                 path,
@@ -208,12 +228,13 @@ impl<F: Vfs> FileStorage<F> {
             segments,
             active,
             active_len,
+            _lock: lock,
         })
     }
 
-    fn read_snapshot(fs: &F, dir: &Path) -> Result<Option<Snapshot>> {
+    fn read_snapshot(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Snapshot>> {
         let path = dir.join("snapshot");
-        let buf = match fs.read(&path) {
+        let buf = match fs.read_all(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::Io { path, source: e }),
@@ -223,13 +244,12 @@ impl<F: Vfs> FileStorage<F> {
             offset: 0,
             reason,
         };
-        let payload = match read_frame(&buf, 0) {
-            Frame::Ok(p, n) if n == buf.len() => p,
-            Frame::Ok(..) => {
-                return Err(corrupt("trailing bytes after the snapshot record".into()));
-            }
-            Frame::Bad(r) => return Err(corrupt(r)),
-            Frame::End => return Err(corrupt("empty snapshot file".into())),
+        // Written whole and synced before the rename that made it visible: never torn.
+        let records = record::read_records(&buf, &path, false).map_err(corruption)?;
+        let payload = match records.records.as_slice() {
+            [(_, p)] => *p,
+            [] => return Err(corrupt("empty snapshot file".into())),
+            _ => return Err(corrupt("trailing bytes after the snapshot record".into())),
         };
         let mut d = Dec::new(payload);
         let kind = d.u8().map_err(corrupt)?;
@@ -241,99 +261,77 @@ impl<F: Vfs> FileStorage<F> {
         Ok(Some(snap))
     }
 
-    /// Replay one segment into `hs` and `entries`; returns its highest entry index.
+    /// Replay one segment into `hs` and `entries`; returns its highest entry index. A torn
+    /// tail of the `last` segment is cut off (durably); any other damage is an error.
     fn replay(
-        fs: &F,
+        fs: &dyn FileSystem,
         path: &Path,
         last: bool,
         hs: &mut HardState,
         entries: &mut Vec<Entry>,
     ) -> Result<Index> {
-        let buf = fs.read(path).map_err(io_err(path))?;
-        let mut offset = 0usize;
+        let buf = fs.read_all(path).map_err(io_err(path))?;
+        let records = record::read_records(&buf, path, last).map_err(corruption)?;
         let mut max_index = 0;
-        loop {
+        for &(offset, payload) in &records.records {
             let corrupt = |reason: String| Error::Corruption {
                 path: path.to_path_buf(),
-                offset: offset as u64,
+                offset,
                 reason,
             };
-            match read_frame(&buf, offset) {
-                Frame::End => break,
-                Frame::Bad(reason) => {
-                    // Torn tail: only in the last segment, and only if nothing valid could follow.
-                    let header_len = if buf.len() - offset >= 4 {
-                        u32::from_le_bytes([
-                            buf[offset],
-                            buf[offset + 1],
-                            buf[offset + 2],
-                            buf[offset + 3],
-                        ]) as usize
-                    } else {
-                        0
-                    };
-                    let is_tail = buf.len() - offset < HEADER_BYTES
-                        || offset + HEADER_BYTES + header_len >= buf.len();
-                    if last && is_tail {
-                        fs.truncate(path, offset as u64).map_err(io_err(path))?;
-                        break;
-                    }
-                    return Err(corrupt(reason));
-                }
-                Frame::Ok(payload, n) => {
-                    let mut d = Dec::new(payload);
-                    match d.u8().map_err(corrupt)? {
-                        KIND_ENTRY => {
-                            let e = codec::get_entry(&mut d).map_err(corrupt)?;
-                            match (
-                                entries.first().map(|e| e.index),
-                                entries.last().map(|e| e.index),
-                            ) {
-                                (Some(first), Some(last_idx))
-                                    if e.index >= first && e.index <= last_idx + 1 =>
-                                {
-                                    // Continues the log, or rewrites a suffix (truncate first).
-                                    entries.truncate((e.index - first) as usize);
-                                }
-                                (Some(first), _) if e.index < first => {
-                                    // Rewrites from before the oldest retained segment: the
-                                    // earlier entries lived in segments deleted by compaction.
-                                    entries.clear();
-                                }
-                                (None, _) => {}
-                                _ => {
-                                    return Err(corrupt(format!(
-                                        "entry {} leaves a gap after the log",
-                                        e.index
-                                    )));
-                                }
-                            }
-                            max_index = max_index.max(e.index);
-                            entries.push(e);
+            let mut d = Dec::new(payload);
+            match d.u8().map_err(corrupt)? {
+                KIND_ENTRY => {
+                    let e = codec::get_entry(&mut d).map_err(corrupt)?;
+                    match (
+                        entries.first().map(|e| e.index),
+                        entries.last().map(|e| e.index),
+                    ) {
+                        (Some(first), Some(last_idx))
+                            if e.index >= first && e.index <= last_idx + 1 =>
+                        {
+                            // Continues the log, or rewrites a suffix (truncate first).
+                            entries.truncate((e.index - first) as usize);
                         }
-                        KIND_HARD_STATE => *hs = codec::get_hard_state(&mut d).map_err(corrupt)?,
-                        KIND_RESET => {
-                            let _index = d.u64().map_err(corrupt)?;
+                        (Some(first), _) if e.index < first => {
+                            // Rewrites from before the oldest retained segment: the
+                            // earlier entries lived in segments deleted by compaction.
                             entries.clear();
                         }
-                        k => return Err(corrupt(format!("unknown record kind {k}"))),
+                        (None, _) => {}
+                        _ => {
+                            return Err(corrupt(format!(
+                                "entry {} leaves a gap after the log",
+                                e.index
+                            )));
+                        }
                     }
-                    d.finish().map_err(corrupt)?;
-                    offset += n;
+                    max_index = max_index.max(e.index);
+                    entries.push(e);
                 }
+                KIND_HARD_STATE => *hs = codec::get_hard_state(&mut d).map_err(corrupt)?,
+                KIND_RESET => {
+                    let _index = d.u64().map_err(corrupt)?;
+                    entries.clear();
+                }
+                k => return Err(corrupt(format!("unknown record kind {k}"))),
             }
+            d.finish().map_err(corrupt)?;
+        }
+        if let Tail::Torn { offset, .. } = records.tail {
+            fs.truncate(path, offset).map_err(io_err(path))?;
         }
         Ok(max_index)
     }
 
     fn write_record(&mut self, payload: &[u8]) -> Result<()> {
-        let framed = frame(payload);
+        let framed = frame(payload)?;
         let path = &self
             .segments
             .last()
             .expect("invariant: there is always an active segment")
             .path;
-        self.active.append_all(&framed).map_err(io_err(path))?;
+        self.active.write_all(&framed).map_err(io_err(path))?;
         self.active_len += framed.len() as u64;
         Ok(())
     }
@@ -373,7 +371,7 @@ impl<F: Vfs> FileStorage<F> {
         codec::put_snapshot(&mut e, snap);
         let tmp = self.dir.join("snapshot.tmp");
         let mut f = self.fs.create(&tmp).map_err(io_err(&tmp))?;
-        f.append_all(&frame(&e.0)).map_err(io_err(&tmp))?;
+        f.write_all(&frame(&e.0)?).map_err(io_err(&tmp))?;
         f.sync().map_err(io_err(&tmp))?;
         let dst = self.dir.join("snapshot");
         self.fs.rename(&tmp, &dst).map_err(io_err(&dst))?;
@@ -396,7 +394,7 @@ impl<F: Vfs> FileStorage<F> {
             if s.seq == active_seq || s.max_index > index {
                 break;
             }
-            self.fs.remove(&s.path).map_err(io_err(&s.path))?;
+            self.fs.remove_file(&s.path).map_err(io_err(&s.path))?;
             deleted += 1;
         }
         self.segments.drain(..deleted);
@@ -409,7 +407,7 @@ impl<F: Vfs> FileStorage<F> {
     }
 }
 
-impl<F: Vfs> LogStorage for FileStorage<F> {
+impl LogStorage for FileStorage {
     fn initial_state(&self) -> Result<InitialState> {
         Ok(InitialState {
             hard_state: self.hard_state,
@@ -517,6 +515,15 @@ mod tests {
         }
     }
 
+    use chronos_io::record::LEN_FIELD_OFFSET;
+
+    /// Offsets of the records of an intact segment.
+    fn record_offsets(buf: &[u8]) -> Vec<usize> {
+        let scan = record::scan(buf);
+        assert_eq!(scan.damage, None);
+        scan.records.iter().map(|(at, _)| *at as usize).collect()
+    }
+
     fn ent(index: Index, term: u64) -> Entry {
         Entry {
             index,
@@ -583,11 +590,24 @@ mod tests {
         drop(s);
         let s = FileStorage::open(&d.0, 1 << 20).unwrap();
         assert_eq!(indexes(&s), vec![(1, 1), (2, 1), (3, 2)]);
-        // A garbage final record (bad checksum) is also a torn tail.
+        // A complete but garbled final record is not what a crash leaves: corruption, and the
+        // file stays as found.
         drop(s);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(&[4, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9, 9]).unwrap();
+        f.write_all(&[4, 0, 0, 0, 1, 2, 3, 4, 9, 9, 9, 9, 7])
+            .unwrap();
         drop(f);
+        let before = fs::read(&path).unwrap();
+        assert!(matches!(
+            FileStorage::open(&d.0, 1 << 20),
+            Err(Error::Corruption { .. })
+        ));
+        assert_eq!(fs::read(&path).unwrap(), before);
+        // A zero-filled tail (the file grew, the data never reached the disk) is torn.
+        let mut zeroed = before.clone();
+        let garbage_at = zeroed.len() - 13;
+        zeroed[garbage_at..].fill(0);
+        fs::write(&path, &zeroed).unwrap();
         let s = FileStorage::open(&d.0, 1 << 20).unwrap();
         assert_eq!(indexes(&s).len(), 3);
     }
@@ -602,9 +622,8 @@ mod tests {
         drop(s);
         let mut buf = fs::read(&path).unwrap();
         // Flip a payload byte of the second record.
-        let first_len =
-            u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize + HEADER_BYTES;
-        buf[first_len + HEADER_BYTES + 3] ^= 0xff;
+        let first_len = record_offsets(&buf)[1];
+        buf[first_len + record::HEADER_BYTES + 3] ^= 0xff;
         fs::write(&path, &buf).unwrap();
         match FileStorage::open(&d.0, 1 << 20) {
             Err(Error::Corruption {
@@ -615,6 +634,61 @@ mod tests {
             }
             other => panic!("expected corruption, got {other:?}"),
         }
+    }
+
+    /// Issue 10 item 3: one flipped bit in the length field of a record in the newest segment,
+    /// with acknowledged (synced) records after it, must fail the open naming file and offset;
+    /// it must not pass for a torn tail and silently cut the acknowledged entries.
+    #[test]
+    fn flipped_length_bit_in_newest_segment_is_corruption_not_a_torn_tail() {
+        let d = TempDir::new("flip-len");
+        let mut s = FileStorage::open(&d.0, 1 << 20).unwrap();
+        s.append(&(1..=5).map(|i| ent(i, 1)).collect::<Vec<_>>())
+            .unwrap();
+        s.sync().unwrap();
+        let path = s.segments[0].path.clone();
+        drop(s);
+        let clean = fs::read(&path).unwrap();
+        let offsets = record_offsets(&clean);
+        assert_eq!(offsets.len(), 5, "one record per entry");
+        // Every length bit of every record: each flip is an error naming this file and the
+        // damaged record's offset, and nothing is truncated.
+        for &at in &offsets {
+            for bit in 0..32 {
+                let mut buf = clean.clone();
+                buf[at + LEN_FIELD_OFFSET + bit / 8] ^= 1 << (bit % 8);
+                fs::write(&path, &buf).unwrap();
+                match FileStorage::open(&d.0, 1 << 20) {
+                    Err(Error::Corruption {
+                        path: p, offset, ..
+                    }) => {
+                        assert_eq!(p, path, "record at {at}, bit {bit}");
+                        assert_eq!(offset, at as u64, "record at {at}, bit {bit}");
+                    }
+                    other => {
+                        panic!("record at {at}, bit {bit}: expected corruption, got {other:?}")
+                    }
+                }
+                assert_eq!(fs::read(&path).unwrap(), buf, "the file is left as found");
+            }
+        }
+    }
+
+    /// Two writers of one log would interleave records; the second open is refused while the
+    /// first is alive, and succeeds once it is gone.
+    #[test]
+    fn a_second_open_of_the_same_directory_is_refused() {
+        let d = TempDir::new("lock");
+        let first = FileStorage::open(&d.0, 1 << 20).unwrap();
+        match FileStorage::open(&d.0, 1 << 20) {
+            Err(Error::Locked { path, reason }) => {
+                assert_eq!(path, d.0);
+                assert!(reason.contains(&std::process::id().to_string()), "{reason}");
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        drop(first);
+        FileStorage::open(&d.0, 1 << 20).unwrap();
     }
 
     #[test]

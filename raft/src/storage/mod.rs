@@ -1,16 +1,15 @@
 //! Durable log storage: the trait the driver persists a `Ready` through, an in-memory
-//! implementation that can simulate crashes, and a file implementation.
+//! implementation that can simulate crashes, and a file implementation running on the shared
+//! filesystem seam (`chronos_io::fs`: the real filesystem, or its crash-simulating `MemFs`).
 //!
 //! The core never calls storage itself: it keeps the log in memory and hands out what must be
 //! written. Storage is read only at startup ([`LogStorage::initial_state`]).
 
 mod file;
 mod mem;
-pub mod vfs;
 
 pub use file::FileStorage;
 pub use mem::MemStorage;
-pub use vfs::{MemFs, StdFs, Vfs};
 
 use crate::error::Result;
 use crate::rawnode::{InitialState, Ready};

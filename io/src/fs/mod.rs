@@ -1,4 +1,5 @@
-//! The filesystem seam: every byte the engine reads or writes goes through [`FileSystem`].
+//! The filesystem seam: every byte the storage engine and the Raft log read or write goes
+//! through [`FileSystem`].
 //!
 //! Three implementations:
 //! - [`RealFs`]: `std::fs` plus `memmap2` for immutable files.
@@ -9,9 +10,14 @@
 //!   fails, a failing write may first write a prefix (a short write), and reads of chosen files
 //!   may come back with a flipped bit.
 //!
-//! Durability contract the engine relies on (and `MemFs` enforces): file contents are durable
+//! Durability contract the callers rely on (and `MemFs` enforces): file contents are durable
 //! after [`WritableFile::sync`]; a created, renamed or removed name is durable after
-//! [`FileSystem::sync_dir`] on its directory.
+//! [`FileSystem::sync_dir`] on its directory; [`FileSystem::truncate`] is durable when it
+//! returns.
+//!
+//! Locks ([`FileSystem::lock`]) are advisory OS locks on the real filesystem (`flock` through
+//! std's `File::try_lock`): the kernel releases them when the holding process exits, however it
+//! exits, so a SIGKILLed owner never leaves a stale lock behind.
 
 mod fault;
 mod mem;
@@ -32,7 +38,7 @@ pub type FileBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
 /// A held lock on a path, released when dropped.
 pub trait FileLock: Send + Sync + fmt::Debug {}
 
-/// The files the engine uses. Paths are always inside the data directory.
+/// The file operations durable Chronos state needs. Paths are always inside a data directory.
 pub trait FileSystem: Send + Sync + fmt::Debug {
     /// Creates a directory and its parents if missing.
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
@@ -42,6 +48,8 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     fn exists(&self, path: &Path) -> bool;
     /// Creates `path` (truncating it if it exists) for writing.
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
+    /// Opens `path` for appending, creating it if missing; returns the file and its length.
+    fn open_append(&self, path: &Path) -> io::Result<(Box<dyn WritableFile>, u64)>;
     /// Reads a whole file.
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Maps a file that will not change again (an SSTable) for reading.
@@ -50,9 +58,12 @@ pub trait FileSystem: Send + Sync + fmt::Debug {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Removes a file.
     fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Cuts a file to `len` bytes and makes the new length durable.
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()>;
     /// Makes creations, renames and removals in `dir` durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
-    /// Takes an exclusive lock on `path` (created if missing), failing at once if it is held.
+    /// Takes an exclusive lock on `path` (created if missing), failing at once with
+    /// [`io::ErrorKind::WouldBlock`] if another process or handle holds it.
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>>;
 }
 

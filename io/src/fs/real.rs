@@ -56,6 +56,12 @@ impl FileSystem for RealFs {
         Ok(Box::new(RealFile(file)))
     }
 
+    fn open_append(&self, path: &Path) -> io::Result<(Box<dyn WritableFile>, u64)> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let len = file.metadata()?.len();
+        Ok((Box::new(RealFile(file)), len))
+    }
+
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
         fs::read(path)
     }
@@ -65,7 +71,7 @@ impl FileSystem for RealFs {
         if file.metadata()?.len() == 0 {
             return Ok(Arc::new(Vec::new()));
         }
-        // SAFETY: the engine maps only files it finished writing and never writes again (SSTables
+        // SAFETY: callers map only files they finished writing and never write again (SSTables
         // are immutable and removed only after every reader dropped them). Another process editing
         // the data directory under a running store is outside the contract, as for any database.
         let map = unsafe { memmap2::Mmap::map(&file)? };
@@ -80,23 +86,66 @@ impl FileSystem for RealFs {
         fs::remove_file(path)
     }
 
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        let file = OpenOptions::new().write(true).open(path)?;
+        file.set_len(len)?;
+        file.sync_all()
+    }
+
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         File::open(dir)?.sync_all()
     }
 
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
+            .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)?;
         match file.try_lock() {
-            Ok(()) => Ok(Box::new(RealLock(file))),
-            Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "lock held by another process",
-            )),
+            Ok(()) => {
+                // The holder's pid, for the error a second opener reports; the lock itself is
+                // the kernel's, not this content.
+                file.set_len(0)?;
+                file.write_all(format!("{}\n", std::process::id()).as_bytes())?;
+                Ok(Box::new(RealLock(file)))
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(path).unwrap_or_default();
+                let holder = holder.trim();
+                let who = if holder.is_empty() {
+                    "another process".to_string()
+                } else {
+                    format!("process {holder}")
+                };
+                Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!("{} is locked by {who}", path.display()),
+                ))
+            }
             Err(fs::TryLockError::Error(e)) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_held_lock_names_its_holder_and_is_released_on_drop() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("LOCK");
+        let held = RealFs.lock(&path).expect("first lock");
+        let err = RealFs.lock(&path).expect_err("held");
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        assert!(
+            err.to_string()
+                .contains(&format!("process {}", std::process::id())),
+            "{err}"
+        );
+        drop(held);
+        RealFs.lock(&path).expect("released");
     }
 }

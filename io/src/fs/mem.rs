@@ -24,13 +24,13 @@ pub enum CrashMode {
     TearUnsynced { seed: u64 },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Inode {
     live: Vec<u8>,
     durable: Vec<u8>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct State {
     inodes: HashMap<u64, Inode>,
     live_names: BTreeMap<PathBuf, u64>,
@@ -88,6 +88,16 @@ impl MemFs {
             inode.durable = kept;
         }
         state.locks.clear();
+    }
+
+    /// An independent copy of this filesystem (files, names, durable images; no locks), so a
+    /// test can try many crashes from one starting state.
+    pub fn deep_copy(&self) -> MemFs {
+        let mut state = self.state.lock().clone();
+        state.locks.clear();
+        MemFs {
+            state: Arc::new(Mutex::new(state)),
+        }
     }
 
     /// Overwrites one byte of a file in both images (bit rot on disk), for corruption tests.
@@ -208,6 +218,24 @@ impl FileSystem for MemFs {
         }))
     }
 
+    fn open_append(&self, path: &Path) -> io::Result<(Box<dyn WritableFile>, u64)> {
+        let existing = {
+            let state = self.state.lock();
+            state
+                .live_names
+                .get(path)
+                .map(|ino| (*ino, state.inodes.get(ino).map_or(0, |i| i.live.len())))
+        };
+        let Some((ino, len)) = existing else {
+            return Ok((self.create(path)?, 0));
+        };
+        let file = MemFile {
+            fs: self.clone(),
+            ino,
+        };
+        Ok((Box::new(file), len as u64))
+    }
+
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
         let state = self.state.lock();
         let ino = state.live_names.get(path).ok_or_else(|| not_found(path))?;
@@ -238,6 +266,16 @@ impl FileSystem for MemFs {
             .live_names
             .remove(path)
             .ok_or_else(|| not_found(path))?;
+        Ok(())
+    }
+
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        let mut state = self.state.lock();
+        let ino = *state.live_names.get(path).ok_or_else(|| not_found(path))?;
+        let inode = state.inodes.get_mut(&ino).ok_or_else(|| not_found(path))?;
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        inode.live.truncate(len);
+        inode.durable.clone_from(&inode.live);
         Ok(())
     }
 
@@ -318,6 +356,25 @@ mod tests {
         fs.crash(CrashMode::DropUnsynced);
         assert!(fs.exists(Path::new("/d/tmp")));
         assert!(!fs.exists(Path::new("/d/final")));
+    }
+
+    #[test]
+    fn append_continues_a_file_and_truncate_is_durable() {
+        let fs = MemFs::new();
+        fs.create_dir_all(Path::new("/d")).expect("mkdir");
+        drop(write(&fs, "/d/log", b"abc", true));
+        fs.sync_dir(Path::new("/d")).expect("sync dir");
+        let (mut f, len) = fs.open_append(Path::new("/d/log")).expect("append");
+        assert_eq!(len, 3);
+        f.write_all(b"def").expect("write");
+        f.sync().expect("sync");
+        fs.truncate(Path::new("/d/log"), 4).expect("truncate");
+        fs.crash(CrashMode::DropUnsynced);
+        assert_eq!(fs.read_all(Path::new("/d/log")).expect("read"), b"abcd");
+        let (_, len) = fs.open_append(Path::new("/d/new")).expect("create");
+        assert_eq!(len, 0);
+        fs.crash(CrashMode::DropUnsynced);
+        assert!(!fs.exists(Path::new("/d/new")), "a new name needs sync_dir");
     }
 
     #[test]

@@ -147,6 +147,16 @@ impl FileSystem for FaultFs {
         }))
     }
 
+    fn open_append(&self, path: &Path) -> io::Result<(Box<dyn WritableFile>, u64)> {
+        self.tick("open_append")?;
+        let (inner, len) = self.inner.open_append(path)?;
+        let file = FaultFile {
+            inner,
+            faults: self.faults.clone(),
+        };
+        Ok((Box::new(file), len))
+    }
+
     fn read_all(&self, path: &Path) -> io::Result<Vec<u8>> {
         self.tick("read")?;
         Ok(self.corrupt(path, self.inner.read_all(path)?))
@@ -170,6 +180,11 @@ impl FileSystem for FaultFs {
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         self.tick("remove")?;
         self.inner.remove_file(path)
+    }
+
+    fn truncate(&self, path: &Path, len: u64) -> io::Result<()> {
+        self.tick("truncate")?;
+        self.inner.truncate(path, len)
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
