@@ -19,6 +19,9 @@
 //! - `ddl`, `dml`: schema changes and writes.
 //! - `engine`: the [`Engine`] and its [`Session`]s (transaction blocks, autocommit, the
 //!   `CommitPath` seam through which a cluster node replicates commits).
+//! - `cancel`: stopping a running statement (a session's [`CancelHandle`], its statement
+//!   timeout on the [`Ticker`] seam), checked in the executor's per-row loops.
+//! - `settings`: `SET`/`SHOW`/`RESET statement_timeout`, PostgreSQL's units and rules.
 //! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
 //!
 //! Not implemented yet: window functions, CTEs, views, ALTER TABLE, ON CONFLICT, RETURNING,
@@ -26,6 +29,9 @@
 //! optimiser has no statistics (join order is greedy
 //! over equi-join connectivity, and an index is chosen by how many key columns WHERE fixes).
 
+pub mod cancel;
+#[cfg(test)]
+mod cancel_tests;
 mod catalog;
 mod ddl;
 mod dml;
@@ -36,12 +42,15 @@ mod expr;
 pub mod inspect;
 mod plan;
 mod planner;
+mod settings;
 mod value;
 
 pub mod engine;
 
+pub use cancel::{CancelHandle, SystemTicker, Ticker};
 pub use engine::{
     ColumnInfo, CommitPath, Engine, LocalCommit, Session, StatementResult, StreamSink, Streamed,
 };
 pub use error::{Error, Result, SqlState};
+pub use settings::{format_statement_timeout, parse_statement_timeout};
 pub use value::{DataType, Row, Value, format_float};
