@@ -138,6 +138,50 @@ pub fn read_all(text: &str) -> Result<Vec<(usize, Value)>> {
     }
 }
 
+/// Reads a history: the top-level forms of `text`, or, when `text` is one vector or list (the
+/// form Knossos and older Jepsen versions write: `[{…} {…}]`), that collection's elements. Each
+/// comes with the 1-based line where it starts, so errors point into the file either way.
+pub fn read_history(text: &str) -> Result<Vec<(usize, Value)>> {
+    let mut reader = Reader {
+        src: text.as_bytes(),
+        pos: 0,
+        line: 1,
+        line_start: 0,
+    };
+    reader.skip_ws();
+    let close = match reader.peek() {
+        Some(b'[') => b']',
+        Some(b'(') => b')',
+        _ => return read_all(text),
+    };
+    reader.bump();
+    let mut out = Vec::new();
+    loop {
+        reader.skip_ws();
+        match reader.peek() {
+            None => {
+                return Err(reader.err(format!("unclosed history, expected '{}'", close as char)));
+            }
+            Some(b) if b == close => {
+                reader.bump();
+                break;
+            }
+            Some(_) => {
+                let line = reader.line;
+                // Depth 1: the elements sit inside the outer collection.
+                if let Some(v) = reader.read(1)? {
+                    out.push((line, v));
+                }
+            }
+        }
+    }
+    reader.skip_ws();
+    if reader.pos < reader.src.len() {
+        return Err(reader.err("unexpected form after the history's closing bracket"));
+    }
+    Ok(out)
+}
+
 /// Reads exactly one form from `text` (trailing whitespace and comments allowed).
 pub fn read_one(text: &str) -> Result<Value> {
     let mut forms = read_all(text)?;

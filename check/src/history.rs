@@ -88,37 +88,34 @@ pub enum Status {
 /// Parses a history in the given format.
 pub fn parse(text: &str, format: Format) -> Result<Vec<Op>> {
     let format = match format {
-        Format::Auto => {
-            let t = text.trim_start();
-            if t.starts_with('[') || t.starts_with("{\"") {
-                Format::Json
-            } else {
-                Format::Edn
-            }
-        }
+        Format::Auto if looks_like_json(text) => Format::Json,
+        Format::Auto => Format::Edn,
         f => f,
     };
     let forms = match format {
         Format::Json => read_json(text)?,
-        _ => {
-            let mut forms = edn::read_all(text)?;
-            // A whole history written as one vector of maps.
-            if forms.len() == 1 && matches!(forms[0].1, Value::Vector(_) | Value::List(_)) {
-                let (line, v) = forms.remove(0);
-                forms = v
-                    .as_seq()
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|v| (line, v.clone()))
-                    .collect();
-            }
-            forms
-        }
+        _ => edn::read_history(text)?,
     };
     forms
         .into_iter()
         .map(|(line, v)| op_from_value(line, v))
         .collect()
+}
+
+/// Whether a history of unknown format is JSON: it starts with an object whose first key is a
+/// string (`{"type"…`), or an array whose first element is one (or an empty one). An EDN vector
+/// of maps (`[{:type …`) also starts with `[`, so the bracket alone decides nothing.
+fn looks_like_json(text: &str) -> bool {
+    fn object_start(t: &str) -> bool {
+        t.strip_prefix('{')
+            .map(str::trim_start)
+            .is_some_and(|rest| rest.starts_with('"') || rest.starts_with('}'))
+    }
+    let t = text.trim_start();
+    match t.strip_prefix('[').map(str::trim_start) {
+        Some(rest) => rest.starts_with(']') || object_start(rest),
+        None => object_start(t),
+    }
 }
 
 fn read_json(text: &str) -> Result<Vec<(usize, Value)>> {
@@ -474,6 +471,35 @@ mod tests {
         assert_eq!(
             edn[1],
             "{:index 1, :time 9, :type :ok, :process 0, :f :txn, :value [[:append :x 1] [:r :y [1 2]]]}"
+        );
+    }
+
+    #[test]
+    fn one_edn_vector_is_a_history() {
+        // Knossos and older Jepsen versions write the whole history as one vector; this was
+        // taken for JSON ("key must be a string").
+        let text = "[{:type :invoke, :process 0, :f :read, :value nil}\n \
+                    {:type :ok, :process 0, :f :read, :value 3}]\n";
+        let ops = parse(text, Format::Auto).unwrap();
+        assert_eq!(ops.len(), 2);
+        assert_eq!((ops[0].line, ops[1].line), (1, 2));
+        assert_eq!(ops[1].value, Value::Int(3));
+        assert_eq!(parse(text, Format::Edn).unwrap().len(), 2);
+        let spaced = "  [ {:type :ok :process 1} ]";
+        assert_eq!(parse(spaced, Format::Auto).unwrap().len(), 1);
+        assert_eq!(parse("(\n{:type :ok})", Format::Auto).unwrap()[0].line, 2);
+        assert!(parse("[]", Format::Auto).unwrap().is_empty());
+        // Errors inside it name the element's line; trailing forms are refused.
+        let err = parse("[{:type :ok}\n {:type :nope}]", Format::Auto).unwrap_err();
+        assert!(matches!(err, Error::BadOp { line: 2, .. }), "{err}");
+        let err = parse("[{:type :ok}] {:type :ok}", Format::Auto).unwrap_err();
+        assert!(matches!(err, Error::Parse { .. }), "{err}");
+        let err = parse("[{:type :ok}", Format::Auto).unwrap_err();
+        assert!(matches!(err, Error::Parse { .. }), "{err}");
+        // JSON arrays are still JSON, with or without spaces.
+        assert_eq!(
+            parse("[ { \"type\": \"ok\" } ]", Format::Auto).unwrap()[0].op_type,
+            OpType::Ok
         );
     }
 

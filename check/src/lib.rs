@@ -16,7 +16,7 @@
 //! and column, an op the workload cannot interpret, an unknown option); it never panics on input.
 //!
 //! # Data flow
-//! text → [`edn::read_all`] or JSON → [`edn::Value`] maps → [`history::Op`]s (file order is
+//! text → [`edn::read_history`] or JSON → [`edn::Value`] maps → [`history::Op`]s (file order is
 //! real-time order) → [`history::pair`] → [`history::Completed`] ops (invocation paired with its
 //! completion by process; no completion means indeterminate) → one checker by [`Workload`]:
 //! - list-append / rw-register ([`txn`]): transactions → inferred version orders → ww/wr/rw edges,

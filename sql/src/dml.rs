@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chronos_kv::mvcc::{MvccStore, Transaction};
 use sqlparser::ast::{self, Statement};
 
+use crate::cancel::StatementLimits;
 use crate::catalog::{self, TableDef};
 use crate::ddl::default_value;
 use crate::encoding;
@@ -83,7 +84,7 @@ pub fn insert(
     store: &Arc<MvccStore>,
     txn: &mut Transaction,
     ins: &ast::Insert,
-    memory: usize,
+    limits: &StatementLimits,
 ) -> Result<StatementResult> {
     if ins.on.is_some() || ins.returning.is_some() || ins.or.is_some() {
         return Err(Error::unsupported(
@@ -130,7 +131,7 @@ pub fn insert(
             ast::SetExpr::Values(values)
                 if source.order_by.is_none() && source.limit_clause.is_none() =>
             {
-                let exec = Executor::new(ro, memory);
+                let exec = Executor::new(ro, limits);
                 let mut planner = Planner::new(ro);
                 let mut out = Vec::new();
                 for r in &values.rows {
@@ -152,7 +153,7 @@ pub fn insert(
             }
             _ => {
                 let (plan, _) = Planner::new(ro).plan_query(source)?;
-                let exec = Executor::new(ro, memory);
+                let exec = Executor::new(ro, limits);
                 exec.rows(&plan)?
                     .map(|r| r.map(|row| row.into_iter().map(Some).collect()))
                     .collect::<Result<_>>()?
@@ -213,9 +214,9 @@ fn matching_rows(
     table: &TableDef,
     access: &Access,
     filter: Option<&Expr>,
-    memory: usize,
+    limits: &StatementLimits,
 ) -> Result<Vec<(Row, Vec<Value>)>> {
-    let exec = Executor::new(txn, memory);
+    let exec = Executor::new(txn, limits);
     let mut out = Vec::new();
     for r in exec.scan_with_keys(table, access)? {
         let (row, pk) = r?;
@@ -229,7 +230,11 @@ fn matching_rows(
     Ok(out)
 }
 
-pub fn update(txn: &mut Transaction, up: &ast::Update, memory: usize) -> Result<StatementResult> {
+pub fn update(
+    txn: &mut Transaction,
+    up: &ast::Update,
+    limits: &StatementLimits,
+) -> Result<StatementResult> {
     if up.from.is_some() || up.returning.is_some() || up.limit.is_some() {
         return Err(Error::unsupported("UPDATE with FROM, RETURNING or LIMIT"));
     }
@@ -261,8 +266,8 @@ pub fn update(txn: &mut Transaction, up: &ast::Update, memory: usize) -> Result<
         };
         sets.push((i, e));
     }
-    let old = matching_rows(ro, &table, &access, filter.as_ref(), memory)?;
-    let exec = Executor::new(ro, memory);
+    let old = matching_rows(ro, &table, &access, filter.as_ref(), limits)?;
+    let exec = Executor::new(ro, limits);
     let mut new_rows = Vec::with_capacity(old.len());
     for (row, pk) in &old {
         let mut next = row.clone();
@@ -295,7 +300,11 @@ pub fn update(txn: &mut Transaction, up: &ast::Update, memory: usize) -> Result<
     })
 }
 
-pub fn delete(txn: &mut Transaction, del: &ast::Delete, memory: usize) -> Result<StatementResult> {
+pub fn delete(
+    txn: &mut Transaction,
+    del: &ast::Delete,
+    limits: &StatementLimits,
+) -> Result<StatementResult> {
     if del.using.is_some()
         || del.returning.is_some()
         || del.limit.is_some()
@@ -319,7 +328,7 @@ pub fn delete(txn: &mut Transaction, del: &ast::Delete, memory: usize) -> Result
         alias.as_deref().unwrap_or(&name),
         del.selection.as_ref(),
     )?;
-    let old = matching_rows(ro, &table, &access, filter.as_ref(), memory)?;
+    let old = matching_rows(ro, &table, &access, filter.as_ref(), limits)?;
     for (row, pk) in &old {
         remove_row(txn, &table, row, pk)?;
     }

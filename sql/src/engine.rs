@@ -4,9 +4,13 @@
 //! every statement runs in its own transaction and commits when it succeeds. After an error
 //! inside a transaction block, statements are refused (SQLSTATE 25P02) until ROLLBACK, and
 //! COMMIT rolls back, as in PostgreSQL. A write-write conflict at commit is SQLSTATE 40001.
+//!
+//! A running statement stops with 57014 when its session's [`CancelHandle`] fires or its
+//! `statement_timeout` passes (see [`crate::cancel`]); it has then failed like any statement.
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chronos_kv::fs::MemFs;
 use chronos_kv::mvcc::{
@@ -17,6 +21,7 @@ use sqlparser::ast::{self, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
 
+use crate::cancel::{CancelHandle, Interrupt, StatementLimits, SystemTicker, Ticker};
 use crate::catalog;
 use crate::ddl;
 use crate::depth;
@@ -24,6 +29,7 @@ use crate::dml;
 use crate::error::{Error, Result, SqlState};
 use crate::exec::{DEFAULT_MEMORY_LIMIT_BYTES, Executor};
 use crate::planner::Planner;
+use crate::settings::Settings;
 use crate::sql_error;
 use crate::value::{DataType, Row, Value};
 
@@ -114,6 +120,10 @@ impl CommitPath for LocalCommit {
 pub struct Engine {
     store: Arc<MvccStore>,
     commit_path: Arc<dyn CommitPath>,
+    /// The clock statement deadlines are measured on.
+    ticker: Arc<dyn Ticker>,
+    /// The `statement_timeout` new sessions start with and RESET returns to (zero: none).
+    default_statement_timeout: Duration,
 }
 
 impl Engine {
@@ -139,7 +149,7 @@ impl Engine {
         let commit_path = Arc::new(LocalCommit {
             store: store.clone(),
         });
-        Ok(Engine { store, commit_path })
+        Ok(Engine::with_commit_path(store, commit_path))
     }
 
     /// An engine over an already open store, committing locally (inspection tools).
@@ -147,12 +157,28 @@ impl Engine {
         let commit_path = Arc::new(LocalCommit {
             store: store.clone(),
         });
-        Engine { store, commit_path }
+        Engine::with_commit_path(store, commit_path)
     }
 
     /// An engine over `store` whose commits go through `commit_path` (a cluster node).
     pub fn with_commit_path(store: Arc<MvccStore>, commit_path: Arc<dyn CommitPath>) -> Engine {
-        Engine { store, commit_path }
+        Engine {
+            store,
+            commit_path,
+            ticker: Arc::new(SystemTicker::new()),
+            default_statement_timeout: Duration::ZERO,
+        }
+    }
+
+    /// The `statement_timeout` of sessions opened from now on (and what RESET returns to);
+    /// zero turns it off. A server sets it from `chronos start --statement-timeout`.
+    pub fn set_default_statement_timeout(&mut self, timeout: Duration) {
+        self.default_statement_timeout = timeout;
+    }
+
+    /// Measures statement deadlines on `ticker` instead of the process's monotonic clock.
+    pub fn set_ticker(&mut self, ticker: Arc<dyn Ticker>) {
+        self.ticker = ticker;
     }
 
     /// The transactional store underneath.
@@ -167,6 +193,8 @@ impl Engine {
             txn: None,
             failed: false,
             memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
+            cancel: CancelHandle::default(),
+            settings: Settings::new(self.default_statement_timeout),
         }
     }
 }
@@ -180,6 +208,9 @@ pub struct Session {
     /// An error happened inside the explicit transaction.
     failed: bool,
     memory_limit_bytes: usize,
+    /// Fires to stop the running statement; cleared when a request starts.
+    cancel: CancelHandle,
+    settings: Settings,
 }
 
 fn parse(sql: &str) -> Result<Vec<Statement>> {
@@ -265,9 +296,16 @@ impl Session {
         self.memory_limit_bytes = bytes;
     }
 
+    /// A handle that cancels the statement this session is running, from another thread
+    /// (Ctrl-C in a shell; a server whose client went away).
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+
     /// Runs the statements in `sql` in order. Stops after the first failing statement, whose
     /// error is the last element. A parse error is the only element.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
+        self.cancel.reset();
         if sql.len() > depth::MAX_STATEMENT_BYTES {
             return vec![Err(depth::too_long(sql.len()))];
         }
@@ -297,6 +335,7 @@ impl Session {
     /// and nothing more runs. A query that fails after some rows were handed over ends with
     /// its error (its transaction, if explicit, is then aborted, as for any error).
     pub fn execute_streaming(&mut self, sql: &str, sink: StreamSink<'_>) {
+        self.cancel.reset();
         if sql.len() > depth::MAX_STATEMENT_BYTES {
             sink(Streamed::Done(Err(depth::too_long(sql.len()))));
             return;
@@ -360,6 +399,7 @@ impl Session {
                 self.engine.commit_path.before_snapshot()?;
                 self.txn = Some(self.engine.store.begin());
                 self.failed = false;
+                self.settings.begin();
                 Ok(StatementResult::Command {
                     tag: "BEGIN".into(),
                 })
@@ -373,11 +413,16 @@ impl Session {
                 };
                 if std::mem::take(&mut self.failed) {
                     txn.rollback();
+                    self.settings.rollback();
                     return Ok(StatementResult::Command {
                         tag: "ROLLBACK".into(),
                     });
                 }
-                self.commit_txn(txn)?;
+                if let Err(e) = self.commit_txn(txn) {
+                    self.settings.rollback();
+                    return Err(e);
+                }
+                self.settings.commit();
                 Ok(StatementResult::Command {
                     tag: "COMMIT".into(),
                 })
@@ -396,6 +441,7 @@ impl Session {
                     }
                 }
                 self.failed = false;
+                self.settings.rollback();
                 Ok(StatementResult::Command {
                     tag: "ROLLBACK".into(),
                 })
@@ -407,6 +453,13 @@ impl Session {
                         "current transaction is aborted, commands ignored until end of transaction block"
                     ));
                 }
+                let in_block = self.txn.is_some();
+                if let Some(r) = self.settings.execute(st, in_block) {
+                    if r.is_err() && in_block {
+                        self.failed = true;
+                    }
+                    return r;
+                }
                 let writes = !matches!(
                     st,
                     Statement::Query(_)
@@ -414,7 +467,16 @@ impl Session {
                         | Statement::ShowTables { .. }
                         | Statement::ExplainTable { .. }
                 );
-                self.with_txn(writes, |session, txn| session.run(st, txn, sink))
+                // The deadline counts from here, as PostgreSQL's from the statement's arrival.
+                let limits = StatementLimits {
+                    memory_limit_bytes: self.memory_limit_bytes,
+                    interrupt: Interrupt::new(
+                        self.cancel.clone(),
+                        self.engine.ticker.clone(),
+                        self.settings.statement_timeout(),
+                    ),
+                };
+                self.with_txn(writes, |session, txn| session.run(st, txn, sink, &limits))
             }
         }
     }
@@ -464,11 +526,12 @@ impl Session {
         st: &Statement,
         txn: &mut Transaction,
         sink: Option<StreamSink<'_>>,
+        limits: &StatementLimits,
     ) -> Result<StatementResult> {
         match st {
             Statement::Query(q) => {
                 let (plan, scope) = Planner::new(txn).plan_query(q)?;
-                let exec = Executor::new(txn, self.memory_limit_bytes);
+                let exec = Executor::new(txn, limits);
                 let columns: Vec<ColumnInfo> = scope
                     .columns
                     .into_iter()
@@ -531,11 +594,9 @@ impl Session {
             Statement::ExplainTable { table_name, .. } => {
                 ddl::describe(txn, &crate::planner::object_name(table_name)?)
             }
-            Statement::Insert(ins) => {
-                dml::insert(&self.engine.store, txn, ins, self.memory_limit_bytes)
-            }
-            Statement::Update(up) => dml::update(txn, up, self.memory_limit_bytes),
-            Statement::Delete(del) => dml::delete(txn, del, self.memory_limit_bytes),
+            Statement::Insert(ins) => dml::insert(&self.engine.store, txn, ins, limits),
+            Statement::Update(up) => dml::update(txn, up, limits),
+            Statement::Delete(del) => dml::delete(txn, del, limits),
             other => Err(Error::unsupported(statement_kind(other))),
         }
     }

@@ -7,6 +7,11 @@
 //!         Scan t1    side) charge their rows to a per-statement [`MemoryBudget`] and fail
 //!         Scan t2    with SQLSTATE 53200 past it.
 //! ```
+//!
+//! Every row a scan, a VALUES list or a join's inner loop produces first passes the statement's
+//! [`Interrupt::check`], so a cancelled or timed-out statement stops within a few hundred rows of
+//! work whatever the plan (sorts, aggregates and set operations consume their input through
+//! those same loops).
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
@@ -16,6 +21,7 @@ use std::rc::Rc;
 use chronos_kv::Direction;
 use chronos_kv::mvcc::Transaction;
 
+use crate::cancel::{Interrupt, StatementLimits};
 use crate::catalog::TableDef;
 use crate::encoding;
 use crate::error::{Error, Result};
@@ -95,6 +101,7 @@ pub type KeyedRows<'a> = Box<dyn Iterator<Item = Result<(Row, Vec<Value>)>> + 'a
 pub struct Executor<'a> {
     txn: &'a Transaction,
     budget: MemoryBudget,
+    interrupt: &'a Interrupt,
     /// Results of uncorrelated subqueries, by plan address (each runs once per statement).
     cache: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
 }
@@ -187,10 +194,11 @@ fn encode_one(v: &Value) -> Vec<u8> {
 }
 
 impl<'a> Executor<'a> {
-    pub fn new(txn: &'a Transaction, memory_limit_bytes: usize) -> Self {
+    pub fn new(txn: &'a Transaction, limits: &'a StatementLimits) -> Self {
         Executor {
             txn,
-            budget: MemoryBudget::new(memory_limit_bytes),
+            budget: MemoryBudget::new(limits.memory_limit_bytes),
+            interrupt: &limits.interrupt,
             cache: RefCell::new(HashMap::new()),
         }
     }
@@ -207,6 +215,7 @@ impl<'a> Executor<'a> {
                 let prefix = encoding::index_prefix(table.id, crate::catalog::PRIMARY_INDEX_ID);
                 let it = self.txn.scan_prefix(&prefix, Direction::Forward)?;
                 Ok(Box::new(it.map(move |e| {
+                    self.interrupt.check()?;
                     let (k, v) = e?;
                     encoding::decode_row(table, &k, &v)
                 })))
@@ -219,6 +228,7 @@ impl<'a> Executor<'a> {
                     Direction::Forward,
                 )?;
                 Ok(Box::new(it.map(move |e| {
+                    self.interrupt.check()?;
                     let (k, v) = e?;
                     encoding::decode_row(table, &k, &v)
                 })))
@@ -236,6 +246,7 @@ impl<'a> Executor<'a> {
                 )?;
                 let txn = self.txn;
                 Ok(Box::new(it.map(move |e| {
+                    self.interrupt.check()?;
                     let (k, v) = e?;
                     let pk = encoding::decode_index_entry(table, index, &k, &v)?;
                     let key = encoding::row_key(table, &pk);
@@ -280,10 +291,10 @@ impl<'a> Executor<'a> {
                     })),
                 }
             }
-            Plan::Values { rows, .. } => Box::new(
-                rows.iter()
-                    .map(move |r| r.iter().map(|e| e.eval(&Vec::new(), self)).collect()),
-            ),
+            Plan::Values { rows, .. } => Box::new(rows.iter().map(move |r| {
+                self.interrupt.check()?;
+                r.iter().map(|e| e.eval(&Vec::new(), self)).collect()
+            })),
             Plan::Filter { input, predicate } => {
                 Box::new(self.rows(input)?.filter_map(move |r| match r {
                     Ok(row) => match predicate.matches(&row, self) {
@@ -534,6 +545,11 @@ impl<'a> Executor<'a> {
                         };
                         let mut any = false;
                         for i in candidates {
+                            // A cross join's inner loop produces no row per left row until
+                            // the residual passes: check here, not only at the scans.
+                            if let Err(e) = self.interrupt.check() {
+                                return Some(Err(e));
+                            }
                             let mut combined = lrow.clone();
                             combined.extend(rights[i].iter().cloned());
                             let ok = match residual {

@@ -19,6 +19,9 @@
 //! - `ddl`, `dml`: schema changes and writes.
 //! - `engine`: the [`Engine`] and its [`Session`]s (transaction blocks, autocommit, the
 //!   `CommitPath` seam through which a cluster node replicates commits).
+//! - `cancel`: stopping a running statement (a session's [`CancelHandle`], its statement
+//!   timeout on the [`Ticker`] seam), checked in the executor's per-row loops.
+//! - `settings`: `SET`/`SHOW`/`RESET statement_timeout`, PostgreSQL's units and rules.
 //! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
 //! - `depth`: how long and how deep a statement may be. Flat chains (`a OR b OR …`, `x + y +
 //!   …`) are unbounded in length and bound to one n-ary node; nesting is limited to
@@ -31,6 +34,9 @@
 //! optimiser has no statistics (join order is greedy
 //! over equi-join connectivity, and an index is chosen by how many key columns WHERE fixes).
 
+pub mod cancel;
+#[cfg(test)]
+mod cancel_tests;
 mod catalog;
 mod ddl;
 mod depth;
@@ -42,13 +48,16 @@ mod expr;
 pub mod inspect;
 mod plan;
 mod planner;
+mod settings;
 mod value;
 
 pub mod engine;
 
+pub use cancel::{CancelHandle, SystemTicker, Ticker};
 pub use depth::MAX_EXPRESSION_DEPTH;
 pub use engine::{
     ColumnInfo, CommitPath, Engine, LocalCommit, Session, StatementResult, StreamSink, Streamed,
 };
 pub use error::{Error, Result, SqlState};
+pub use settings::{format_statement_timeout, parse_statement_timeout};
 pub use value::{DataType, Row, Value, format_float};

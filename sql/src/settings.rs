@@ -1,0 +1,379 @@
+//! Session settings: `SET`, `SHOW` and `RESET` of `statement_timeout`, the one setting Chronos
+//! has, with PostgreSQL's syntax, units, rounding, range, display and errors:
+//!
+//! - `SET statement_timeout = 500` (milliseconds), `'500ms'`, `'2s'`, `'1.5min'`; units `us`,
+//!   `ms`, `s`, `min`, `h`, `d` (case-sensitive); fractions round to the nearest millisecond,
+//!   ties to even; 0 turns the timeout off; the range is 0 .. 2147483647 ms.
+//! - `SHOW statement_timeout` prints the largest unit that divides the value (`2s`, `1min`,
+//!   `1500ms`, `0`).
+//! - `RESET statement_timeout`, `RESET ALL` and `SET statement_timeout = DEFAULT` go back to the
+//!   engine's default (`chronos start --statement-timeout`; 0 when none was given).
+//! - Transactional, as in PostgreSQL: a `SET` inside a transaction block is undone by ROLLBACK
+//!   (or a COMMIT of a failed block); `SET LOCAL` lasts until the block ends. Unlike
+//!   PostgreSQL, which only warns, `SET LOCAL` outside a block is refused (25P01): it would
+//!   have no effect, and a declaration we do not honour is an error.
+//!
+//! Any other parameter is SQLSTATE 42704 ("unrecognized configuration parameter").
+
+use std::time::Duration;
+
+use sqlparser::ast::{self, ContextModifier, Expr, Reset, Set, Statement, UnaryOperator};
+
+use crate::engine::{ColumnInfo, StatementResult};
+use crate::error::{Error, Result, SqlState};
+use crate::sql_error;
+use crate::value::{DataType, Value};
+
+const STATEMENT_TIMEOUT: &str = "statement_timeout";
+
+/// The largest timeout PostgreSQL accepts (an `int` of milliseconds).
+const MAX_TIMEOUT_MS: i64 = i32::MAX as i64;
+
+/// Units of `statement_timeout`, in milliseconds, as PostgreSQL spells them.
+const UNITS: [(&str, f64); 6] = [
+    ("us", 0.001),
+    ("ms", 1.0),
+    ("s", 1e3),
+    ("min", 60e3),
+    ("h", 3600e3),
+    ("d", 86_400e3),
+];
+
+/// A session's settings and what a transaction block must restore.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// What RESET returns to.
+    default: Duration,
+    /// The session's value (plain `SET`).
+    session: Duration,
+    /// A `SET LOCAL` value, until the transaction block ends.
+    local: Option<Duration>,
+    /// The session's value when the open transaction block began.
+    at_begin: Option<Duration>,
+}
+
+impl Settings {
+    pub(crate) fn new(default: Duration) -> Self {
+        Settings {
+            default,
+            session: default,
+            local: None,
+            at_begin: None,
+        }
+    }
+
+    /// The timeout the next statement runs under (zero: none).
+    pub(crate) fn statement_timeout(&self) -> Duration {
+        self.local.unwrap_or(self.session)
+    }
+
+    pub(crate) fn begin(&mut self) {
+        self.at_begin = Some(self.session);
+    }
+
+    pub(crate) fn commit(&mut self) {
+        self.at_begin = None;
+        self.local = None;
+    }
+
+    pub(crate) fn rollback(&mut self) {
+        if let Some(before) = self.at_begin.take() {
+            self.session = before;
+        }
+        self.local = None;
+    }
+
+    /// Runs `st` if it is a SET, SHOW or RESET; `None` for any other statement.
+    pub(crate) fn execute(
+        &mut self,
+        st: &Statement,
+        in_block: bool,
+    ) -> Option<Result<StatementResult>> {
+        match st {
+            Statement::Set(Set::SingleAssignment {
+                scope,
+                hivevar: false,
+                variable,
+                values,
+            }) => Some(self.set(scope.as_ref(), variable, values, in_block)),
+            Statement::ShowVariable { variable } => Some(self.show(variable)),
+            Statement::Reset(reset) => Some(self.reset(&reset.reset)),
+            _ => None,
+        }
+    }
+
+    fn set(
+        &mut self,
+        scope: Option<&ContextModifier>,
+        variable: &ast::ObjectName,
+        values: &[Expr],
+        in_block: bool,
+    ) -> Result<StatementResult> {
+        let name = parameter_name(&variable.to_string());
+        if name != STATEMENT_TIMEOUT {
+            return Err(unrecognized(&name));
+        }
+        let local = match scope {
+            None | Some(ContextModifier::Session) => false,
+            Some(ContextModifier::Local) => true,
+            Some(ContextModifier::Global) => return Err(Error::unsupported("SET GLOBAL")),
+        };
+        let [value] = values else {
+            return Err(sql_error!(
+                InvalidParameterValue,
+                "SET {STATEMENT_TIMEOUT} takes only one argument"
+            ));
+        };
+        let timeout = match setting_text(value)? {
+            None => self.default,
+            Some(text) => parse_statement_timeout(&text)?,
+        };
+        if local {
+            if !in_block {
+                return Err(sql_error!(
+                    NoActiveTransaction,
+                    "SET LOCAL can only be used in transaction blocks"
+                ));
+            }
+            self.local = Some(timeout);
+        } else {
+            self.session = timeout;
+            self.local = None;
+        }
+        Ok(StatementResult::Command { tag: "SET".into() })
+    }
+
+    fn show(&self, variable: &[ast::Ident]) -> Result<StatementResult> {
+        let name = parameter_name(
+            &variable
+                .iter()
+                .map(|i| i.value.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        if name != STATEMENT_TIMEOUT {
+            return Err(unrecognized(&name));
+        }
+        Ok(StatementResult::Query {
+            columns: vec![ColumnInfo {
+                name: STATEMENT_TIMEOUT.into(),
+                data_type: Some(DataType::Text),
+            }],
+            rows: vec![vec![Value::Text(format_statement_timeout(
+                self.statement_timeout(),
+            ))]],
+        })
+    }
+
+    fn reset(&mut self, reset: &Reset) -> Result<StatementResult> {
+        match reset {
+            Reset::ALL => {}
+            Reset::ConfigurationParameter(name) => {
+                let name = parameter_name(&name.to_string());
+                if name != STATEMENT_TIMEOUT {
+                    return Err(unrecognized(&name));
+                }
+            }
+            Reset::SessionAuthorization => {
+                return Err(Error::unsupported("RESET SESSION AUTHORIZATION"));
+            }
+        }
+        self.session = self.default;
+        self.local = None;
+        Ok(StatementResult::Command {
+            tag: "RESET".into(),
+        })
+    }
+}
+
+/// Parameter names are case-insensitive; a quoted name keeps its quotes' content.
+fn parameter_name(written: &str) -> String {
+    match written.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+        Some(quoted) => quoted.to_string(),
+        None => written.to_lowercase(),
+    }
+}
+
+fn unrecognized(name: &str) -> Error {
+    sql_error!(
+        UndefinedObject,
+        "unrecognized configuration parameter \"{name}\""
+    )
+}
+
+fn invalid(text: &str, hint: Option<&str>) -> Error {
+    let mut message = format!("invalid value for parameter \"{STATEMENT_TIMEOUT}\": \"{text}\"");
+    if let Some(hint) = hint {
+        message.push_str(&format!(" (hint: {hint})"));
+    }
+    Error::new(SqlState::InvalidParameterValue, message)
+}
+
+/// The value of a SET as PostgreSQL sees it: the text of a number, string or word; `None` for
+/// `DEFAULT`.
+fn setting_text(value: &Expr) -> Result<Option<String>> {
+    Ok(Some(match value {
+        Expr::Value(v) => match &v.value {
+            ast::Value::Number(n, _) => n.to_string(),
+            ast::Value::SingleQuotedString(s)
+            | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => s.clone(),
+            ast::Value::Boolean(b) => b.to_string(),
+            other => other.to_string(),
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => match setting_text(expr)? {
+            Some(inner) => format!("-{inner}"),
+            None => return Err(invalid("-DEFAULT", None)),
+        },
+        Expr::Identifier(ident) if ident.quote_style.is_none() => {
+            if ident.value.eq_ignore_ascii_case("default") {
+                return Ok(None);
+            }
+            ident.value.to_lowercase()
+        }
+        Expr::Identifier(ident) => ident.value.clone(),
+        other => return Err(invalid(&other.to_string(), None)),
+    }))
+}
+
+/// Parses a `statement_timeout` value as PostgreSQL does: a decimal number, optional
+/// whitespace and a unit (milliseconds when none), rounded to whole milliseconds.
+pub fn parse_statement_timeout(text: &str) -> Result<Duration> {
+    let units_hint =
+        "Valid units for this parameter are \"us\", \"ms\", \"s\", \"min\", \"h\", and \"d\".";
+    let trimmed = text.trim_start();
+    // The longest number at the start. Its characters are ASCII, so every cut is a character
+    // boundary; backing off at most two characters drops a dangling `e`, `e+` or `e-`.
+    let run = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-')))
+        .unwrap_or(trimmed.len());
+    let Some((value, rest)) = (run.saturating_sub(2)..=run)
+        .rev()
+        .filter(|&end| end > 0)
+        .find_map(|end| Some((trimmed[..end].parse::<f64>().ok()?, &trimmed[end..])))
+    else {
+        return Err(invalid(text, None));
+    };
+    let unit = rest.trim();
+    let per_unit_ms = if unit.is_empty() {
+        1.0
+    } else {
+        match UNITS.iter().find(|(name, _)| *name == unit) {
+            Some((_, ms)) => *ms,
+            None => return Err(invalid(text, Some(units_hint))),
+        }
+    };
+    let ms = (value * per_unit_ms).round_ties_even();
+    if !ms.is_finite() || ms > f64::from(i32::MAX) || ms < f64::from(i32::MIN) {
+        return Err(invalid(text, Some("Value exceeds integer range.")));
+    }
+    let ms = ms as i64;
+    if !(0..=MAX_TIMEOUT_MS).contains(&ms) {
+        return Err(sql_error!(
+            InvalidParameterValue,
+            "{ms} ms is outside the valid range for parameter \"{STATEMENT_TIMEOUT}\" (0 .. {MAX_TIMEOUT_MS})"
+        ));
+    }
+    Ok(Duration::from_millis(ms as u64))
+}
+
+/// Shows a timeout as PostgreSQL does: in the largest unit that divides it exactly.
+pub fn format_statement_timeout(timeout: Duration) -> String {
+    let ms = timeout.as_millis();
+    if ms == 0 {
+        return "0".into();
+    }
+    for (unit, unit_ms) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("min", 60_000),
+        ("s", 1000),
+    ] {
+        if ms % unit_ms == 0 {
+            return format!("{}{unit}", ms / unit_ms);
+        }
+    }
+    format!("{ms}ms")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(text: &str) -> std::result::Result<u64, String> {
+        parse_statement_timeout(text)
+            .map(|d| d.as_millis() as u64)
+            .map_err(|e| e.message)
+    }
+
+    #[test]
+    fn values_parse_as_postgresql_parses_them() {
+        // Each pair was checked against PostgreSQL 15.
+        for (text, want) in [
+            ("500", 500),
+            ("500ms", 500),
+            ("2s", 2000),
+            ("2000", 2000),
+            ("1.5s", 1500),
+            ("1.5", 2),
+            ("0.5", 0),
+            ("0.4", 0),
+            ("100us", 0),
+            ("90min", 5_400_000),
+            ("1d", 86_400_000),
+            ("1 s", 1000),
+            (" 3s ", 3000),
+            ("1e3", 1000),
+            ("-0", 0),
+            ("0", 0),
+        ] {
+            assert_eq!(ms(text), Ok(want), "{text}");
+        }
+        assert_eq!(
+            ms("-1").unwrap_err(),
+            "-1 ms is outside the valid range for parameter \"statement_timeout\" (0 .. 2147483647)"
+        );
+        for bad in ["5x", "1S", "1MS"] {
+            let e = ms(bad).unwrap_err();
+            assert!(
+                e.starts_with(&format!(
+                    "invalid value for parameter \"statement_timeout\": \"{bad}\""
+                )),
+                "{e}"
+            );
+            assert!(e.contains("Valid units"), "{e}");
+        }
+        for bad in ["abc", "true", "", "s"] {
+            assert_eq!(
+                ms(bad).unwrap_err(),
+                format!("invalid value for parameter \"statement_timeout\": \"{bad}\"")
+            );
+        }
+        for huge in ["3000000000", "3000000s", "1e400"] {
+            assert!(
+                ms(huge)
+                    .unwrap_err()
+                    .contains("Value exceeds integer range"),
+                "{huge}"
+            );
+        }
+    }
+
+    #[test]
+    fn values_show_in_the_largest_exact_unit() {
+        for (ms, shown) in [
+            (0, "0"),
+            (500, "500ms"),
+            (2000, "2s"),
+            (1500, "1500ms"),
+            (60_000, "1min"),
+            (5_400_000, "90min"),
+            (86_400_000, "1d"),
+            (7_200_000, "2h"),
+        ] {
+            assert_eq!(format_statement_timeout(Duration::from_millis(ms)), shown);
+        }
+    }
+}
