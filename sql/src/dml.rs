@@ -9,6 +9,7 @@ use sqlparser::ast::{self, Statement};
 
 use crate::catalog::{self, TableDef};
 use crate::ddl::default_value;
+use crate::declared::{self, NameUse};
 use crate::encoding;
 use crate::engine::StatementResult;
 use crate::error::{Error, Result};
@@ -24,9 +25,10 @@ fn table_name_of(t: &ast::TableWithJoins) -> Result<(String, Option<String>)> {
         return Err(Error::unsupported("joins in UPDATE/DELETE"));
     }
     match &t.relation {
-        ast::TableFactor::Table { name, alias, .. } => {
-            Ok((object_name(name)?, alias.as_ref().map(|a| ident(&a.name))))
-        }
+        ast::TableFactor::Table { name, alias, .. } => Ok((
+            declared::table_name(name, NameUse::Lookup)?,
+            alias.as_ref().map(|a| ident(&a.name)),
+        )),
         other => Err(Error::unsupported(format!("target {other}"))),
     }
 }
@@ -85,13 +87,9 @@ pub fn insert(
     ins: &ast::Insert,
     memory: usize,
 ) -> Result<StatementResult> {
-    if ins.on.is_some() || ins.returning.is_some() || ins.or.is_some() {
-        return Err(Error::unsupported(
-            "INSERT with ON CONFLICT, RETURNING or OR",
-        ));
-    }
+    declared::insert(ins)?;
     let name = match &ins.table {
-        ast::TableObject::TableName(n) => object_name(n)?,
+        ast::TableObject::TableName(n) => declared::table_name(n, NameUse::Lookup)?,
         other => return Err(Error::unsupported(format!("INSERT INTO {other}"))),
     };
     let table = catalog::get_table(txn, &name)?;
@@ -174,6 +172,7 @@ pub fn insert(
         for (&i, v) in targets.iter().zip(src) {
             if let Some(v) = v {
                 row[i] = cast(v, table.columns[i].data_type)
+                    .and_then(|v| table.columns[i].fit(v))
                     .map_err(|e| assignment_error(e, &table, i))?;
                 given[i] = true;
             }
@@ -230,9 +229,7 @@ fn matching_rows(
 }
 
 pub fn update(txn: &mut Transaction, up: &ast::Update, memory: usize) -> Result<StatementResult> {
-    if up.from.is_some() || up.returning.is_some() || up.limit.is_some() {
-        return Err(Error::unsupported("UPDATE with FROM, RETURNING or LIMIT"));
-    }
+    declared::update(up)?;
     let (name, alias) = table_name_of(&up.table)?;
     let table = catalog::get_table(txn, &name)?;
     let ro: &Transaction = txn;
@@ -272,6 +269,7 @@ pub fn update(txn: &mut Transaction, up: &ast::Update, memory: usize) -> Result<
                 None => default_value(ro, &table.columns[*i])?,
             };
             next[*i] = cast(v, table.columns[*i].data_type)
+                .and_then(|v| table.columns[*i].fit(v))
                 .map_err(|err| assignment_error(err, &table, *i))?;
         }
         let new_pk = if table.has_hidden_row_id() {
@@ -296,15 +294,7 @@ pub fn update(txn: &mut Transaction, up: &ast::Update, memory: usize) -> Result<
 }
 
 pub fn delete(txn: &mut Transaction, del: &ast::Delete, memory: usize) -> Result<StatementResult> {
-    if del.using.is_some()
-        || del.returning.is_some()
-        || del.limit.is_some()
-        || !del.tables.is_empty()
-    {
-        return Err(Error::unsupported(
-            "DELETE with USING, RETURNING, LIMIT or several tables",
-        ));
-    }
+    declared::delete(del)?;
     let tables = match &del.from {
         ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
     };
