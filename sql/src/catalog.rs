@@ -13,7 +13,7 @@ use chronos_kv::mvcc::Transaction;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, SqlState};
-use crate::value::DataType;
+use crate::value::{DataType, Value};
 
 /// Table id 0 is the catalog itself.
 pub const SYSTEM_TABLE_ID: u64 = 0;
@@ -31,6 +31,32 @@ pub struct ColumnDef {
     pub nullable: bool,
     /// The DEFAULT expression as SQL text, re-parsed when used.
     pub default: Option<String>,
+    /// `VARCHAR(n)`: the most characters a value may have (22001 beyond, as in PostgreSQL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_chars: Option<u64>,
+}
+
+impl ColumnDef {
+    /// `v` as stored in this column: a text longer than `max_chars` is an error unless only
+    /// spaces are cut (PostgreSQL's rule for assignment to `varchar(n)`).
+    pub fn fit(&self, v: Value) -> Result<Value> {
+        let (Some(max), Value::Text(s)) = (self.max_chars, &v) else {
+            return Ok(v);
+        };
+        let Some((cut, _)) = s
+            .char_indices()
+            .nth(usize::try_from(max).unwrap_or(usize::MAX))
+        else {
+            return Ok(v);
+        };
+        if s[cut..].chars().all(|c| c == ' ') {
+            return Ok(Value::Text(s[..cut].to_string()));
+        }
+        Err(crate::sql_error!(
+            StringDataRightTruncation,
+            "value too long for type character varying({max})"
+        ))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -5,9 +5,10 @@ use chronos_kv::mvcc::Transaction;
 use sqlparser::ast::{self, ColumnOption, ObjectType, TableConstraint};
 
 use crate::catalog::{self, ColumnDef, IndexDef, TableDef};
+use crate::declared::{self, NameUse};
 use crate::encoding;
 use crate::engine::{ColumnInfo, StatementResult, parse_expr};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 use crate::expr::NoSubqueries;
 use crate::planner::{Planner, Scope, data_type, ident, object_name};
 use crate::sql_error;
@@ -28,10 +29,8 @@ fn index_columns(table: &TableDef, cols: &[ast::IndexColumn]) -> Result<Vec<usiz
 }
 
 pub fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Result<StatementResult> {
-    let name = object_name(&ct.name)?;
-    if ct.query.is_some() || ct.like.is_some() || ct.clone.is_some() {
-        return Err(Error::unsupported("CREATE TABLE AS / LIKE / CLONE"));
-    }
+    declared::create_table(ct)?;
+    let name = declared::table_name(&ct.name, NameUse::Create)?;
     if catalog::find_table(txn, &name)?.is_some() {
         if ct.if_not_exists {
             return Ok(StatementResult::Command {
@@ -65,6 +64,7 @@ pub fn create_table(txn: &mut Transaction, ct: &ast::CreateTable) -> Result<Stat
             data_type: data_type(&col.data_type)?,
             nullable: true,
             default: None,
+            max_chars: declared::max_chars(&col.data_type)?,
         };
         let position = table.columns.len();
         for opt in &col.options {
@@ -144,10 +144,9 @@ fn find_index(txn: &Transaction, name: &str) -> Result<Option<(TableDef, IndexDe
 }
 
 pub fn create_index(txn: &mut Transaction, ci: &ast::CreateIndex) -> Result<StatementResult> {
-    if ci.predicate.is_some() || !ci.include.is_empty() {
-        return Err(Error::unsupported("partial indexes and INCLUDE"));
-    }
-    let mut table = catalog::get_table(txn, &object_name(&ci.table_name)?)?;
+    declared::create_index(ci)?;
+    let mut table =
+        catalog::get_table(txn, &declared::table_name(&ci.table_name, NameUse::Create)?)?;
     let columns = index_columns(&table, &ci.columns)?;
     let name = match &ci.name {
         Some(n) => object_name(n)?,
@@ -222,7 +221,11 @@ pub fn drop(
     match kind {
         ObjectType::Table => {
             for n in names {
-                let name = object_name(n)?;
+                let name = match declared::table_name(n, NameUse::Create) {
+                    // PostgreSQL: a missing schema with IF EXISTS is skipped, as a missing table.
+                    Err(e) if if_exists && e.state == SqlState::InvalidSchemaName => continue,
+                    r => r?,
+                };
                 match catalog::find_table(txn, &name)? {
                     Some(t) => {
                         delete_prefix(txn, &encoding::table_prefix(t.id))?;

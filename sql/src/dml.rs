@@ -10,6 +10,7 @@ use sqlparser::ast::{self, Statement};
 use crate::cancel::StatementLimits;
 use crate::catalog::{self, TableDef};
 use crate::ddl::default_value;
+use crate::declared::{self, NameUse};
 use crate::encoding;
 use crate::engine::StatementResult;
 use crate::error::{Error, Result};
@@ -25,9 +26,10 @@ fn table_name_of(t: &ast::TableWithJoins) -> Result<(String, Option<String>)> {
         return Err(Error::unsupported("joins in UPDATE/DELETE"));
     }
     match &t.relation {
-        ast::TableFactor::Table { name, alias, .. } => {
-            Ok((object_name(name)?, alias.as_ref().map(|a| ident(&a.name))))
-        }
+        ast::TableFactor::Table { name, alias, .. } => Ok((
+            declared::table_name(name, NameUse::Lookup)?,
+            alias.as_ref().map(|a| ident(&a.name)),
+        )),
         other => Err(Error::unsupported(format!("target {other}"))),
     }
 }
@@ -86,13 +88,9 @@ pub fn insert(
     ins: &ast::Insert,
     limits: &StatementLimits,
 ) -> Result<StatementResult> {
-    if ins.on.is_some() || ins.returning.is_some() || ins.or.is_some() {
-        return Err(Error::unsupported(
-            "INSERT with ON CONFLICT, RETURNING or OR",
-        ));
-    }
+    declared::insert(ins)?;
     let name = match &ins.table {
-        ast::TableObject::TableName(n) => object_name(n)?,
+        ast::TableObject::TableName(n) => declared::table_name(n, NameUse::Lookup)?,
         other => return Err(Error::unsupported(format!("INSERT INTO {other}"))),
     };
     let table = catalog::get_table(txn, &name)?;
@@ -175,6 +173,7 @@ pub fn insert(
         for (&i, v) in targets.iter().zip(src) {
             if let Some(v) = v {
                 row[i] = cast(v, table.columns[i].data_type)
+                    .and_then(|v| table.columns[i].fit(v))
                     .map_err(|e| assignment_error(e, &table, i))?;
                 given[i] = true;
             }
@@ -235,9 +234,7 @@ pub fn update(
     up: &ast::Update,
     limits: &StatementLimits,
 ) -> Result<StatementResult> {
-    if up.from.is_some() || up.returning.is_some() || up.limit.is_some() {
-        return Err(Error::unsupported("UPDATE with FROM, RETURNING or LIMIT"));
-    }
+    declared::update(up)?;
     let (name, alias) = table_name_of(&up.table)?;
     let table = catalog::get_table(txn, &name)?;
     let ro: &Transaction = txn;
@@ -277,6 +274,7 @@ pub fn update(
                 None => default_value(ro, &table.columns[*i])?,
             };
             next[*i] = cast(v, table.columns[*i].data_type)
+                .and_then(|v| table.columns[*i].fit(v))
                 .map_err(|err| assignment_error(err, &table, *i))?;
         }
         let new_pk = if table.has_hidden_row_id() {
@@ -305,15 +303,7 @@ pub fn delete(
     del: &ast::Delete,
     limits: &StatementLimits,
 ) -> Result<StatementResult> {
-    if del.using.is_some()
-        || del.returning.is_some()
-        || del.limit.is_some()
-        || !del.tables.is_empty()
-    {
-        return Err(Error::unsupported(
-            "DELETE with USING, RETURNING, LIMIT or several tables",
-        ));
-    }
+    declared::delete(del)?;
     let tables = match &del.from {
         ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
     };

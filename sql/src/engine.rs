@@ -192,6 +192,7 @@ impl Engine {
             engine: self.clone(),
             txn: None,
             failed: false,
+            read_only: false,
             memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
             cancel: CancelHandle::default(),
             settings: Settings::new(self.default_statement_timeout),
@@ -207,6 +208,8 @@ pub struct Session {
     txn: Option<Transaction>,
     /// An error happened inside the explicit transaction.
     failed: bool,
+    /// The explicit transaction is READ ONLY (BEGIN READ ONLY, SET TRANSACTION READ ONLY).
+    read_only: bool,
     memory_limit_bytes: usize,
     /// Fires to stop the running statement; cleared when a request starts.
     cancel: CancelHandle,
@@ -389,7 +392,17 @@ impl Session {
         sink: Option<StreamSink<'_>>,
     ) -> Result<StatementResult> {
         match st {
-            Statement::StartTransaction { .. } => {
+            Statement::StartTransaction {
+                modes,
+                modifier,
+                statements,
+                exception,
+                ..
+            } => {
+                if modifier.is_some() || !statements.is_empty() || exception.is_some() {
+                    return Err(Error::unsupported(format!("{st}")));
+                }
+                let read_only = crate::declared::read_only(modes)?.unwrap_or(false);
                 if self.txn.is_some() {
                     return Err(sql_error!(
                         ActiveTransaction,
@@ -397,12 +410,45 @@ impl Session {
                     ));
                 }
                 self.engine.commit_path.before_snapshot()?;
-                self.txn = Some(self.engine.store.begin());
+                self.txn = Some(if read_only {
+                    self.engine.store.begin_read_only()
+                } else {
+                    self.engine.store.begin()
+                });
                 self.failed = false;
                 self.settings.begin();
+                self.read_only = read_only;
                 Ok(StatementResult::Command {
                     tag: "BEGIN".into(),
                 })
+            }
+            Statement::Set(ast::Set::SetTransaction {
+                modes,
+                snapshot,
+                session,
+            }) => {
+                if *session || snapshot.is_some() {
+                    return Err(Error::unsupported(format!("{st}")));
+                }
+                if self.txn.is_none() {
+                    return Err(sql_error!(
+                        NoActiveTransaction,
+                        "SET TRANSACTION can only be used in transaction blocks"
+                    ));
+                }
+                match crate::declared::read_only(modes)? {
+                    Some(true) => self.read_only = true,
+                    // The kv transaction may have been begun read-only; PostgreSQL too allows
+                    // going back to READ WRITE only before the first query.
+                    Some(false) if self.read_only => {
+                        return Err(sql_error!(
+                            ReadOnlyTransaction,
+                            "transaction read-write mode must be set before any query"
+                        ));
+                    }
+                    _ => {}
+                }
+                Ok(StatementResult::Command { tag: "SET".into() })
             }
             Statement::Commit { .. } => {
                 let Some(txn) = self.txn.take() else {
@@ -467,6 +513,20 @@ impl Session {
                         | Statement::ShowTables { .. }
                         | Statement::ExplainTable { .. }
                 );
+                if writes && self.read_only && self.txn.is_some() {
+                    self.failed = true;
+                    return Err(sql_error!(
+                        ReadOnlyTransaction,
+                        "cannot execute {} in a read-only transaction",
+                        match st {
+                            Statement::Insert(_) => "INSERT".to_string(),
+                            Statement::Update(_) => "UPDATE".to_string(),
+                            Statement::Delete(_) => "DELETE".to_string(),
+                            Statement::CreateIndex(_) => "CREATE INDEX".to_string(),
+                            st => statement_kind(st),
+                        }
+                    ));
+                }
                 // The deadline counts from here, as PostgreSQL's from the statement's arrival.
                 let limits = StatementLimits {
                     memory_limit_bytes: self.memory_limit_bytes,
@@ -591,9 +651,10 @@ impl Session {
                     rows: names.into_iter().map(|n| vec![Value::Text(n)]).collect(),
                 })
             }
-            Statement::ExplainTable { table_name, .. } => {
-                ddl::describe(txn, &crate::planner::object_name(table_name)?)
-            }
+            Statement::ExplainTable { table_name, .. } => ddl::describe(
+                txn,
+                &crate::declared::table_name(table_name, crate::declared::NameUse::Lookup)?,
+            ),
             Statement::Insert(ins) => dml::insert(&self.engine.store, txn, ins, limits),
             Statement::Update(up) => dml::update(txn, up, limits),
             Statement::Delete(del) => dml::delete(txn, del, limits),

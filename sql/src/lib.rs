@@ -23,6 +23,10 @@
 //!   timeout on the [`Ticker`] seam), checked in the executor's per-row loops.
 //! - `settings`: `SET`/`SHOW`/`RESET statement_timeout`, PostgreSQL's units and rules.
 //! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
+//! - `declared`: clauses the parser accepts that we do not honour (TEMP, PARTITION BY, WITH
+//!   (...), USING hash, CONCURRENTLY, ON CONFLICT, RETURNING, SERIALIZABLE, other schemas,
+//!   CHAR(n), ...), refused with 0A000 (or PostgreSQL's own error) instead of being dropped;
+//!   `VARCHAR(n)` is enforced (22001) and READ ONLY transactions refuse writes (25006).
 //! - `depth`: how long and how deep a statement may be. Flat chains (`a OR b OR …`, `x + y +
 //!   …`) are unbounded in length and bound to one n-ary node; nesting is limited to
 //!   [`MAX_EXPRESSION_DEPTH`] (1,000) levels, beyond which a statement fails with SQLSTATE 54001
@@ -39,6 +43,7 @@ pub mod cancel;
 mod cancel_tests;
 mod catalog;
 mod ddl;
+mod declared;
 mod depth;
 mod dml;
 mod encoding;

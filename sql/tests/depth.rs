@@ -154,12 +154,24 @@ fn nesting_within_the_limit_is_answered() {
             let got = rows(&mut s, &sql);
             assert_eq!(got.len(), 1, "{}", &sql[..40]);
         }
-        let depth = 60;
+        // A subquery level costs two (the query and the expression holding it).
+        let depth = chronos_sql::MAX_EXPRESSION_DEPTH / 2 - 10;
         let got = rows(
             &mut s,
-            &format!("SELECT {}1{}", "(SELECT ".repeat(depth), ")".repeat(depth)),
+            &format!(
+                "SELECT {}id{}",
+                "(SELECT ".repeat(depth),
+                " FROM t)".repeat(depth)
+            ),
         );
-        assert_eq!(got, vec![vec![Value::Integer(1)]]);
+        assert_eq!(got, vec![vec![Value::Integer(0)]]);
+        // Set operations nest to the left.
+        let depth = chronos_sql::MAX_EXPRESSION_DEPTH - 10;
+        let unions = vec!["SELECT id FROM t"; depth].join(" UNION ALL ");
+        assert_eq!(rows(&mut s, &unions).len(), depth);
+        let unions = vec!["SELECT id FROM t"; 5_000].join(" UNION ALL ");
+        let err = last(&mut s, &unions).unwrap_err();
+        assert_eq!(err.state, SqlState::StatementTooComplex);
     });
 }
 

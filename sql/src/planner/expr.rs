@@ -125,7 +125,15 @@ impl Planner<'_> {
                 let names: Vec<String> = ids.iter().map(ident).collect();
                 match names.as_slice() {
                     [table, column] => self.bind_column(Some(table), column, scope)?,
-                    [_, table, column] => self.bind_column(Some(table), column, scope)?,
+                    [schema, table, column] if schema == crate::declared::SCHEMA => {
+                        self.bind_column(Some(table), column, scope)?
+                    }
+                    [schema, table, _] => {
+                        return Err(sql_error!(
+                            UndefinedTable,
+                            "missing FROM-clause entry for table \"{schema}.{table}\""
+                        ));
+                    }
                     _ => return Err(Error::unsupported(format!("name {e}"))),
                 }
             }

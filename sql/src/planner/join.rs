@@ -16,6 +16,7 @@ use sqlparser::ast::{self, JoinConstraint, JoinOperator, TableFactor};
 use super::scope::{Scope, ScopeColumn};
 use super::{Planner, ident, object_name};
 use crate::catalog::TableDef;
+use crate::declared::{self, NameUse};
 use crate::error::{Error, Result};
 use crate::expr::{BinOp, Expr, cast};
 use crate::plan::{Access, JoinKind, KeyRange, Plan};
@@ -470,7 +471,7 @@ fn plan_factor(planner: &mut Planner<'_>, factor: &TableFactor) -> Result<Relati
             if args.is_some() {
                 return Err(Error::unsupported("table functions"));
             }
-            let table = Arc::new(planner.table(&object_name(name)?)?);
+            let table = Arc::new(planner.table(&declared::table_name(name, NameUse::Lookup)?)?);
             let alias_name = alias
                 .as_ref()
                 .map_or(table.name.clone(), |a| ident(&a.name));

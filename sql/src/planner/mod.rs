@@ -179,6 +179,7 @@ impl<'a> Planner<'a> {
     }
 
     fn plan_query_here(&mut self, q: &ast::Query) -> Result<(Plan, Scope)> {
+        crate::declared::query(q)?;
         if q.with.is_some() {
             return Err(Error::unsupported("WITH (common table expressions)"));
         }
@@ -371,16 +372,7 @@ impl<'a> Planner<'a> {
         s: &ast::Select,
         order_by: &[ast::OrderByExpr],
     ) -> Result<(Plan, Scope)> {
-        if s.top.is_some()
-            || s.into.is_some()
-            || !s.lateral_views.is_empty()
-            || s.qualify.is_some()
-            || !s.named_window.is_empty()
-        {
-            return Err(Error::unsupported(
-                "TOP, INTO, LATERAL VIEW, QUALIFY or WINDOW in SELECT",
-            ));
-        }
+        crate::declared::select(s)?;
         // FROM and WHERE: the join tree, with predicates pushed down.
         let (mut plan, from_scope) = join::plan_from(self, &s.from, s.selection.as_ref())?;
 
