@@ -39,6 +39,8 @@ mod batch;
 mod coding;
 mod compaction;
 mod db;
+#[cfg(test)]
+mod decode_fuzz;
 mod error;
 mod iter;
 mod key;

@@ -84,7 +84,7 @@ fn encode_edit(edit: &VersionEdit, with_magic: bool) -> Vec<u8> {
 }
 
 /// Decodes an edit; returns it and the format version if the record carries the magic tag.
-fn decode_edit(payload: &[u8]) -> Option<(VersionEdit, Option<u32>)> {
+pub(crate) fn decode_edit(payload: &[u8]) -> Option<(VersionEdit, Option<u32>)> {
     let mut d = Decoder::new(payload);
     let mut edit = VersionEdit::default();
     let mut format = None;

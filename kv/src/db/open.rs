@@ -278,6 +278,24 @@ pub(super) fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: Options) -> Result
         })
         .collect();
     segments.sort_unstable();
+    // The segment the manifest names as the oldest still needed is the one every later
+    // segment continues; it is deleted only after an edit moves the log number past it. So if
+    // it is gone while a later one exists, the manifest lost that edit (a manifest cut at a
+    // record boundary looks intact) and the flushed data it recorded would vanish silently.
+    // (It may be missing alone: open names a new segment in the manifest before creating it.)
+    if let Some(&first) = segments.first()
+        && first != state.log_number
+    {
+        return Err(Error::corruption(
+            dir.join(manifest_name(state.manifest_number)),
+            0,
+            format!(
+                "the manifest names WAL segment {} as the oldest still needed, but it is \
+                 missing while segment {first} exists: the manifest has lost edits",
+                state.log_number
+            ),
+        ));
+    }
     let recovered = Arc::new(Memtable::new(0));
     let mut last_sequence = state.last_sequence;
     for (i, &number) in segments.iter().enumerate() {
