@@ -35,6 +35,8 @@ pub struct NodeConfig {
     /// Serve linearizable reads under a leader lease (no heartbeat round per read), relying on
     /// bounded clock drift between nodes; off: every transaction start is a ReadIndex round.
     pub lease_reads: bool,
+    /// The `statement_timeout` SQL sessions start with (zero: none); a session may SET its own.
+    pub statement_timeout: std::time::Duration,
 }
 
 impl NodeConfig {
@@ -53,6 +55,7 @@ impl NodeConfig {
             compact_every_entries: 10_000,
             request_timeout_ms: 10_000,
             lease_reads: true,
+            statement_timeout: std::time::Duration::ZERO,
         }
     }
 
@@ -76,7 +79,8 @@ impl NodeConfig {
 
     /// Applies `key = value` lines of a config file (`#` comments). Keys: `id`, `listen`,
     /// `advertise`, `data-dir`, `peer` (repeatable, `ID=HOST:PORT`), `join`, `tick-ms`,
-    /// `election-timeout-ticks`, `heartbeat-interval-ticks`, `compact-every-entries`, `lease-reads`.
+    /// `election-timeout-ticks`, `heartbeat-interval-ticks`, `compact-every-entries`, `lease-reads`,
+    /// `statement-timeout` (as SQL's `SET statement_timeout`: `500`, `500ms`, `2s`).
     pub fn apply_file(&mut self, text: &str) -> Result<()> {
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -108,6 +112,10 @@ impl NodeConfig {
                 }
                 "heartbeat-interval-ticks" => {
                     self.heartbeat_interval_ticks = v.parse().map_err(|_| bad("ticks"))?;
+                }
+                "statement-timeout" => {
+                    self.statement_timeout = chronos_sql::parse_statement_timeout(v)
+                        .map_err(|e| Error::Config(format!("line {}: {}", n + 1, e.message)))?;
                 }
                 "compact-every-entries" => {
                     self.compact_every_entries = v.parse().map_err(|_| bad("count"))?;

@@ -201,10 +201,11 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
         tx,
         rx,
     )?;
-    let engine = chronos_sql::Engine::with_commit_path(
+    let mut engine = chronos_sql::Engine::with_commit_path(
         store,
         Arc::new(commit::RaftCommit::new(node.clone())),
     );
+    engine.set_default_statement_timeout(cfg.statement_timeout);
     let forwarder = services::Forwarder::default();
     let raft = RaftServer::new(services::RaftService {
         node: node.clone(),

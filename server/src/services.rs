@@ -278,11 +278,13 @@ impl SqlService {
     /// Runs `sql` in `session` on a blocking thread, streaming query rows in batches of at most
     /// [`ROW_BATCH_ROWS`] rows / [`ROW_BATCH_BYTES`] bytes through a channel of
     /// [`STREAM_MESSAGES_IN_FLIGHT`] messages: the engine waits for the network, so the rows
-    /// in memory at once are bounded whatever the result size. A client that goes away stops
-    /// the query.
+    /// in memory at once are bounded whatever the result size. A client that goes away (the
+    /// shell's Ctrl-C drops the stream; a forwarding follower passes that on) cancels the
+    /// statement at once, even one that sends no rows for a long time (a sort, an aggregate).
     fn run_streaming(&self, session: Arc<std::sync::Mutex<Session>>, sql: String) -> ExecuteStream {
         let (tx, rx) = tokio::sync::mpsc::channel(STREAM_MESSAGES_IN_FLIGHT);
         let served_by = self.node.id;
+        let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let send = |item: Item| {
                 tx.blocking_send(Ok(ExecuteStreamResponse {
@@ -297,6 +299,12 @@ impl SqlService {
                 )));
                 return;
             };
+            let cancel = s.cancel_handle();
+            let receiver = tx.clone();
+            let watcher = runtime.spawn(async move {
+                receiver.closed().await;
+                cancel.cancel();
+            });
             let mut batch = Vec::new();
             let mut bytes = 0;
             s.execute_streaming(&sql, &mut |item| match item {
@@ -326,6 +334,8 @@ impl SqlService {
                     send(Item::Result(result_to_pb(&r)))
                 }
             });
+            // Should it still fire, the session's next request clears the flag as it starts.
+            watcher.abort();
         });
         Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
     }

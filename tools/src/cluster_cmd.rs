@@ -38,6 +38,14 @@ pub struct StartArgs {
     /// Snapshot and compact the Raft log every N applied entries.
     #[arg(long, value_name = "N")]
     pub compact_every: Option<u64>,
+    /// Default `statement_timeout` of SQL sessions, as SQL's SET takes it (`500` ms, `500ms`,
+    /// `2s`, `1min`; 0 = none). Sessions may SET their own.
+    #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
+    pub statement_timeout: Option<std::time::Duration>,
+}
+
+fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
+    chronos_sql::parse_statement_timeout(text).map_err(|e| e.message)
 }
 
 pub fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
@@ -70,6 +78,9 @@ pub fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(n) = args.compact_every {
         cfg.compact_every_entries = n;
+    }
+    if let Some(t) = args.statement_timeout {
+        cfg.statement_timeout = t;
     }
     if cfg.id == 0 || cfg.listen.port() == 0 || cfg.data_dir.as_os_str().is_empty() {
         bail!("--id, --listen and --data-dir are required (flags or --config)");
@@ -130,11 +141,11 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         } else {
             format!("{} ({})", st.leader, st.leader_address)
         };
-        println!(
+        outln!(
             "node {} ({}) role={} term={} leader={leader}",
             st.node_id, args.host, st.role, st.term
         );
-        println!(
+        outln!(
             "  log: last={} commit={} applied={} snapshot={}",
             st.last_index, st.commit_index, st.applied_index, st.snapshot_index
         );
@@ -147,7 +158,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 Err(_) => st.clone(),
             }
         };
-        println!(
+        outln!(
             "{:>4}  {:<22} {:<8} {:<10} {:>6} {:>8} {:>8} {:>8} {:>6}  replication",
             "node", "address", "voter", "role", "term", "commit", "applied", "match", "lag"
         );
@@ -189,7 +200,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             } else {
                 (m.to_string(), lag.to_string())
             };
-            println!(
+            outln!(
                 "{id:>4}  {addr:<22} {:<8} {role:<10} {term:>6} {commit:>8} {applied:>8} {m:>8} {lag:>6}  {state}",
                 if voter { "voter" } else { "learner" }
             );
@@ -252,7 +263,7 @@ pub fn admin(args: AdminArgs) -> anyhow::Result<ExitCode> {
             AdminCommand::Transfer { to } => c.transfer_leader(to).await?,
         })
     })?;
-    println!("{msg}");
+    outln!("{msg}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -290,13 +301,13 @@ pub fn demo_cluster(args: DemoArgs) -> anyhow::Result<ExitCode> {
             cmd.arg("--peer").arg(format!("{j}={}", addr(j)));
         }
         children.push(cmd.spawn().with_context(|| format!("starting node {i}"))?);
-        println!(
+        outln!(
             "node {i}: {} data {}",
             addr(i),
             args.dir.join(format!("node{i}")).display()
         );
     }
-    println!(
+    outln!(
         "\nConnect with:  chronos sql --host {}\nStatus:        chronos status --host {}\nCtrl-C stops every node (leaders hand over first).",
         addr(1),
         addr(1)
@@ -370,7 +381,7 @@ pub fn cluster_bench(args: ClusterBenchArgs) -> anyhow::Result<ExitCode> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64)
             * 1_000_000;
-        println!("clients  commits/s  p50 ms  p99 ms  errors");
+        outln!("clients  commits/s  p50 ms  p99 ms  errors");
         for (run, &n) in args.clients.iter().enumerate() {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(args.seconds);
             let mut tasks = Vec::new();
@@ -412,7 +423,7 @@ pub fn cluster_bench(args: ClusterBenchArgs) -> anyhow::Result<ExitCode> {
                 all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
                     .map_or(0.0, |d| d.as_secs_f64() * 1e3)
             };
-            println!(
+            outln!(
                 "{n:>7}  {:>9.0}  {:>6.2}  {:>6.2}  {errors:>6}",
                 all.len() as f64 / args.seconds as f64,
                 pct(0.5),

@@ -77,15 +77,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         CheckCommand::History(h) => match history(&h) {
             Ok(code) => Ok(code),
+            // The reader of the report went away (`| head`): a quiet end, see `output`.
+            Err(e) if crate::output::is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
             Err(e) => {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
                 Ok(ExitCode::from(EXIT_UNKNOWN))
             }
         },
         CheckCommand::Run(r) => match crate::workload::cli::run_command(&r) {
             Ok(code) => Ok(code),
+            // The reader of the report went away (`| head`): a quiet end, see `output`.
+            Err(e) if crate::output::is_broken_pipe(&e) => Ok(ExitCode::SUCCESS),
             Err(e) => {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
                 Ok(ExitCode::from(EXIT_UNKNOWN))
             }
         },
@@ -121,9 +125,9 @@ fn history(h: &HistoryArgs) -> anyhow::Result<ExitCode> {
     let report = chronos_check::check_history(&text, &opts)
         .with_context(|| format!("checking {}", h.file.display()))?;
     if h.json {
-        println!("{}", report.to_json());
+        outln!("{}", report.to_json());
     } else {
-        print!("{report}");
+        outprint!("{report}");
     }
     Ok(ExitCode::from(match report.verdict {
         Verdict::Valid => 0,

@@ -137,7 +137,7 @@ fn shell(dir: &PathBuf) -> Result<()> {
     let db =
         Db::open(dir, Options::default()).with_context(|| format!("opening {}", dir.display()))?;
     let report = db.recovery_report();
-    println!(
+    outln!(
         "Chronos storage shell on {} ({}). Type 'help' for commands.",
         dir.display(),
         if report.created {
@@ -154,7 +154,7 @@ fn shell(dir: &PathBuf) -> Result<()> {
         out.flush()?;
         line.clear();
         if stdin.lock().read_line(&mut line)? == 0 {
-            println!();
+            outln!();
             return Ok(());
         }
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -165,7 +165,7 @@ fn shell(dir: &PathBuf) -> Result<()> {
             return Ok(());
         }
         if let Err(e) = shell_command(&db, cmd, args) {
-            println!("error: {e:#}");
+            outln!("error: {e:#}");
         }
     }
 }
@@ -175,10 +175,10 @@ fn shell_command(db: &Db, cmd: &str, args: &[&str]) -> Result<()> {
         let mut n = 0;
         for entry in db.scan(lower, upper, direction)?.take(SCAN_LIMIT) {
             let (k, v) = entry?;
-            println!("{} = {}", show(&k), show(&v));
+            outln!("{} = {}", show(&k), show(&v));
             n += 1;
         }
-        println!(
+        outln!(
             "({n} keys{})",
             if n == SCAN_LIMIT {
                 ", limit reached"
@@ -196,15 +196,15 @@ fn shell_command(db: &Db, cmd: &str, args: &[&str]) -> Result<()> {
     match (cmd, args) {
         ("put", [k, v]) => {
             db.put(k.as_bytes(), v.as_bytes(), WriteOptions::SYNC)?;
-            println!("OK");
+            outln!("OK");
         }
         ("get", [k]) => match db.get(k.as_bytes())? {
-            Some(v) => println!("{}", show(&v)),
-            None => println!("(not found)"),
+            Some(v) => outln!("{}", show(&v)),
+            None => outln!("(not found)"),
         },
         ("delete", [k]) => {
             db.delete(k.as_bytes(), WriteOptions::SYNC)?;
-            println!("OK");
+            outln!("OK");
         }
         ("scan", a) if a.len() <= 2 => scan(bound(0, true), bound(1, false), Direction::Forward)?,
         ("rscan", a) if a.len() <= 2 => scan(bound(0, true), bound(1, false), Direction::Reverse)?,
@@ -215,22 +215,22 @@ fn shell_command(db: &Db, cmd: &str, args: &[&str]) -> Result<()> {
                 .take(SCAN_LIMIT)
             {
                 let (k, v) = entry?;
-                println!("{} = {}", show(&k), show(&v));
+                outln!("{} = {}", show(&k), show(&v));
                 n += 1;
             }
-            println!("({n} keys)");
+            outln!("({n} keys)");
         }
         ("flush", []) => {
             db.flush()?;
-            println!("OK");
+            outln!("OK");
         }
         ("compact", []) => {
             db.compact()?;
-            println!("OK");
+            outln!("OK");
         }
-        ("stats", []) => println!("{}", db.stats()),
-        ("help", _) => println!("{HELP}"),
-        _ => println!("unknown command or wrong arguments; type 'help'"),
+        ("stats", []) => outln!("{}", db.stats()),
+        ("help", _) => outln!("{HELP}"),
+        _ => outln!("unknown command or wrong arguments; type 'help'"),
     }
     Ok(())
 }
@@ -245,7 +245,7 @@ fn summary(dir: &PathBuf, json: bool) -> Result<()> {
                     "sstable": format!("{:06}.sst", f.number), "level": level, "bytes": f.size_bytes,
                     "entries": f.entries, "smallest": hex(f.smallest_user_key()), "largest": hex(f.largest_user_key()),
                 });
-                println!("{obj}");
+                outln!("{obj}");
             }
         }
         let report = db.recovery_report();
@@ -259,18 +259,18 @@ fn summary(dir: &PathBuf, json: bool) -> Result<()> {
             "last_sequence": stats.last_sequence,
             "memtable_bytes": stats.memtable_bytes,
         });
-        println!("{obj}");
+        outln!("{obj}");
         return Ok(());
     }
-    println!("data directory {}", dir.display());
+    outln!("data directory {}", dir.display());
     for (level, files) in version.levels.iter().enumerate() {
         if files.is_empty() {
             continue;
         }
         let bytes: u64 = files.iter().map(|f| f.size_bytes).sum();
-        println!("L{level}: {} files, {bytes} bytes", files.len());
+        outln!("L{level}: {} files, {bytes} bytes", files.len());
         for f in files {
-            println!(
+            outln!(
                 "  {:06}.sst  {:>10} bytes  {:>8} entries  [{} .. {}]",
                 f.number,
                 f.size_bytes,
@@ -281,7 +281,7 @@ fn summary(dir: &PathBuf, json: bool) -> Result<()> {
         }
     }
     let report = db.recovery_report();
-    println!(
+    outln!(
         "WAL: {} segments replayed, {} batches{}",
         report.wal_segments_replayed,
         report.wal_batches_replayed,
@@ -293,7 +293,7 @@ fn summary(dir: &PathBuf, json: bool) -> Result<()> {
             ))
             .unwrap_or_default()
     );
-    println!("{}", db.stats());
+    outln!("{}", db.stats());
     Ok(())
 }
 
@@ -302,10 +302,10 @@ fn verify(dir: &PathBuf, json: bool) -> Result<()> {
     let entries = db.verify()?;
     if json {
         let obj = serde_json::json!({"ok": true, "entries": entries, "sstables": db.version().file_count()});
-        println!("{obj}");
+        outln!("{obj}");
         return Ok(());
     }
-    println!(
+    outln!(
         "OK: {entries} entries in {} SSTables, every checksum verified",
         db.version().file_count()
     );

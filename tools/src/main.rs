@@ -7,6 +7,10 @@
 //! - `chronos bench kv`: the storage benchmark, against peer engines in the same run.
 //! - `chronos check history FILE --workload W`: Jepsen-style history checkers.
 
+// First, so that its macros are visible in every module below.
+#[macro_use]
+mod output;
+
 mod bench;
 mod cluster_cmd;
 mod cmd_check;
@@ -56,7 +60,10 @@ enum Command {
 
 fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
     result.unwrap_or_else(|e| {
-        eprintln!("error: {e:#}");
+        if output::is_broken_pipe(&e) {
+            return ExitCode::SUCCESS;
+        }
+        errln!("error: {e:#}");
         ExitCode::FAILURE
     })
 }
@@ -93,15 +100,16 @@ fn main() -> ExitCode {
         // The checker has its own exit codes: 0 valid, 1 invalid, 2 unknown or unreadable.
         Some(Command::Check(args)) => {
             return cmd_check::run(args).unwrap_or_else(|e| {
-                eprintln!("error: {e:#}");
+                errln!("error: {e:#}");
                 ExitCode::from(2)
             });
         }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

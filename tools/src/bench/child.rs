@@ -121,7 +121,7 @@ pub fn run(args: &KvBenchArgs, engine: EngineKind, group: Group, dir: &Path) -> 
         outcome
     })?;
     let hwm = status_kib("VmHWM").unwrap_or(0);
-    println!("rss\t{hwm}\t{}", peak_anon.load(Ordering::Relaxed));
+    outln!("rss\t{hwm}\t{}", peak_anon.load(Ordering::Relaxed));
     Ok(())
 }
 
@@ -180,14 +180,14 @@ fn run_group(args: &KvBenchArgs, engine: EngineKind, group: Group, dir: &Path) -
 }
 
 fn emit(engine: &str, m: &Measured) {
-    eprintln!(
+    errln!(
         "    {engine:<8} {:<32} {:>12.0} ops/s  ({} ops in {:.2} s)",
         m.workload,
         m.ops_per_sec(),
         m.ops,
         m.elapsed.as_secs_f64()
     );
-    println!(
+    outln!(
         "result\t{engine}\t{}\t{}\t{}",
         m.workload,
         m.ops,
@@ -197,8 +197,8 @@ fn emit(engine: &str, m: &Measured) {
 
 fn describe(engine: &str, e: &dyn Engine) {
     if let Some(text) = e.describe() {
-        eprintln!("    {engine:<8} {text}");
-        println!("note\t{text}");
+        errln!("    {engine:<8} {text}");
+        outln!("note\t{text}");
     }
 }
 

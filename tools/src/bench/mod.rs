@@ -134,7 +134,7 @@ fn select_engines<E: Copy + PartialEq>(
         );
     }
     if !cfg!(feature = "peers") {
-        eprintln!(
+        errln!(
             "note: {peers} not compiled in; to compare, run \
              `cargo run --release -p chronos-tools --features peers -- {command}`"
         );
@@ -165,7 +165,7 @@ fn run_kv(args: &KvBenchArgs) -> Result<()> {
         .tempdir_in(&base)
         .with_context(|| format!("creating a temporary directory in {}", base.display()))?;
     let names: Vec<&str> = engines.iter().map(|e| e.name()).collect();
-    eprintln!(
+    errln!(
         "chronos bench kv: {} keys, 16-byte keys, 100-byte values; engines {}; {} runs; \
          data in {}",
         args.keys,
@@ -219,14 +219,14 @@ fn step(
     } else {
         format!("run {}/{}", run + 1, args.runs)
     };
-    eprintln!("[{run_label}] {label}: {}", group.name());
+    errln!("[{run_label}] {label}: {}", group.name());
     let dir = tmp.join(format!("r{run}-{label}-{group:?}"));
     quiesce();
     let outcome = child::spawn(args, engine, group, &dir);
     if let Err(e) = std::fs::remove_dir_all(&dir)
         && e.kind() != std::io::ErrorKind::NotFound
     {
-        eprintln!("warning: could not remove {}: {e}", dir.display());
+        errln!("warning: could not remove {}: {e}", dir.display());
     }
     match outcome {
         Ok(report) => {
@@ -234,7 +234,7 @@ fn step(
                 results.add_rate(workload, engine, *ops as f64 / secs.max(1e-9));
             }
             if let Some(kib) = report.rss_kib {
-                eprintln!(
+                errln!(
                     "    {label:<8} peak RSS {} (anonymous {})",
                     mib(kib.0),
                     mib(kib.1)
@@ -250,7 +250,7 @@ fn step(
             }
         }
         Err(e) => {
-            eprintln!("    {label:<8} FAILED: {e:#}");
+            errln!("    {label:<8} FAILED: {e:#}");
             results
                 .failures
                 .push(format!("[{run_label}] {label} {}: {e:#}", group.name()));
@@ -262,41 +262,44 @@ fn step(
 /// for the previous one's buffered writes. Best effort: a missing `sync` only adds noise.
 fn quiesce() {
     if let Err(e) = std::process::Command::new("sync").status() {
-        eprintln!("warning: could not run `sync` between steps: {e}");
+        errln!("warning: could not run `sync` between steps: {e}");
     }
 }
 
 fn print_report(args: &KvBenchArgs, engines: &[EngineKind], results: &Results) {
-    println!();
+    outln!();
     if args.runs > 0 {
-        println!(
+        outln!(
             "chronos bench kv — {} keys (16 B keys, 100 B values), medians of {} runs, engine \
              order rotated; sync: up to {} writes per writer, {} s cap",
-            args.keys, args.runs, args.sync_writes, args.sync_seconds
+            args.keys,
+            args.runs,
+            args.sync_writes,
+            args.sync_seconds
         );
     } else {
-        println!(
+        outln!(
             "chronos bench kv — memory check only: {} keys (16 B keys, 100 B values)",
             args.memory_keys
         );
     }
-    println!();
-    print!("{}", results.throughput_table());
+    outln!();
+    outprint!("{}", results.throughput_table());
     if !cfg!(feature = "peers") {
-        println!("(peers not compiled in: build with `--features peers` to add SQLite and fjall)");
+        outln!("(peers not compiled in: build with `--features peers` to add SQLite and fjall)");
     }
 
     if args.runs > 0 {
         print_durable_and_targets(args, engines, results);
     }
 
-    println!();
-    println!("Peak memory per child process (largest over runs):");
-    print!("{}", results.memory_table());
+    outln!();
+    outln!("Peak memory per child process (largest over runs):");
+    outprint!("{}", results.memory_table());
     if args.memory_keys > 0 {
         let o = Options::default();
         let memtables = o.write_buffer_size_bytes * (1 + o.max_immutable_memtables);
-        println!(
+        outln!(
             "Chronos memtable budget: {} ({} MiB memtable + {} frozen); bloom filters for {} \
              keys: {}",
             mib(memtables as u64 / 1024),
@@ -306,26 +309,26 @@ fn print_report(args: &KvBenchArgs, engines: &[EngineKind], results: &Results) {
             mib(args.memory_keys * o.bloom_bits_per_key as u64 / 8 / 1024),
         );
     }
-    println!(
+    outln!(
         "VmHWM includes mmapped SSTable pages (page cache the kernel may drop); anonymous RSS \
          is the engine's own heap, sampled every 10 ms."
     );
     for note in &results.notes {
-        println!("{note}");
+        outln!("{note}");
     }
     if !results.failures.is_empty() {
-        println!();
-        println!("FAILURES:");
+        outln!();
+        outln!("FAILURES:");
         for f in &results.failures {
-            println!("- {f}");
+            outln!("- {f}");
         }
     }
 }
 
 /// Durable-write ratios per engine, and the issue's targets judged from the medians.
 fn print_durable_and_targets(args: &KvBenchArgs, engines: &[EngineKind], results: &Results) {
-    println!();
-    println!("Durable writes:");
+    outln!();
+    outln!("Durable writes:");
     let (lo, hi) = (
         args.writers.iter().copied().min().unwrap_or(1),
         args.writers.iter().copied().max().unwrap_or(1),
@@ -343,7 +346,7 @@ fn print_durable_and_targets(args: &KvBenchArgs, engines: &[EngineKind], results
             ratio(many, one),
         ]);
     }
-    print!(
+    outprint!(
         "{}",
         report::render(
             &[
@@ -356,7 +359,7 @@ fn print_durable_and_targets(args: &KvBenchArgs, engines: &[EngineKind], results
         )
     );
     if let (Some(f), Some(o)) = (fsync, overwrite) {
-        println!(
+        outln!(
             "raw fsync on this disk (medians of every probe): 4 KiB append + fdatasync {}/s; \
              4 KiB overwrite + fdatasync {}/s",
             rate(f),
@@ -364,10 +367,10 @@ fn print_durable_and_targets(args: &KvBenchArgs, engines: &[EngineKind], results
         );
     }
 
-    println!();
-    println!("Targets (Chronos):");
+    outln!();
+    outln!("Targets (Chronos):");
     for line in targets(results, lo, hi) {
-        println!("- {line}");
+        outln!("- {line}");
     }
 }
 

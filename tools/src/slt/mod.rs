@@ -73,18 +73,18 @@ pub fn run(args: SltArgs) -> anyhow::Result<ExitCode> {
         let name = file.display().to_string();
         match run_file(file) {
             Ok(summary) => {
-                println!("{name}: {summary}");
+                outln!("{name}: {summary}");
                 for failure in summary.failures.iter().take(args.show_failures) {
-                    eprint!("{}", failure.report(&name));
+                    errprint!("{}", failure.report(&name));
                 }
                 if summary.failed > args.show_failures {
-                    eprintln!(
+                    errln!(
                         "{name}: {} more failed records not shown (see --show-failures)",
                         summary.failed - args.show_failures
                     );
                 }
                 if let Some(line) = summary.halted_at {
-                    eprintln!("{name}: halted at line {line}");
+                    errln!("{name}: halted at line {line}");
                 }
                 ok &= summary.failed == 0;
                 total.passed += summary.passed;
@@ -92,13 +92,13 @@ pub fn run(args: SltArgs) -> anyhow::Result<ExitCode> {
                 total.skipped += summary.skipped;
             }
             Err(e) => {
-                eprintln!("{name}: error: {e:#}");
+                errln!("{name}: error: {e:#}");
                 ok = false;
             }
         }
     }
     if files.len() > 1 {
-        println!("total: {total}");
+        outln!("total: {total}");
     }
     Ok(if ok {
         ExitCode::SUCCESS

@@ -7,11 +7,15 @@
 //!   results go to stdout in `--format`, errors to stderr as `ERROR: message (SQLSTATE code)`,
 //!   and the first error stops the run with a non-zero exit status.
 //!
+//! Ctrl-C cancels the running statement and keeps the shell (see [`interrupt`]); a
+//! `statement_timeout` (`SET statement_timeout = '2s'`) cancels long ones by itself.
+//!
 //! Command tags (`INSERT 0 3`, `CREATE TABLE`) and `--timing` lines are status output: on
 //! stdout with the table format, as psql prints them, but on stderr with CSV/TSV/JSON so that
 //! stdout holds nothing but data.
 
 mod format;
+mod interrupt;
 mod remote;
 mod repl;
 mod split;
@@ -23,6 +27,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chronos_sql::{ColumnInfo, DataType, Engine, Session, StatementResult, Value};
+
+use interrupt::{Canceller, Interrupts};
 
 pub use format::Format;
 
@@ -74,6 +80,8 @@ pub trait SqlTarget {
     fn in_transaction(&self) -> bool;
     fn list_tables(&mut self) -> chronos_sql::Result<Vec<String>>;
     fn describe_table(&mut self, name: &str) -> chronos_sql::Result<StatementResult>;
+    /// What stops the statement `execute` is running, called from another thread.
+    fn canceller(&self) -> Canceller;
 }
 
 impl SqlTarget for Session {
@@ -88,6 +96,10 @@ impl SqlTarget for Session {
     }
     fn describe_table(&mut self, name: &str) -> chronos_sql::Result<StatementResult> {
         Session::describe_table(self, name)
+    }
+    fn canceller(&self) -> Canceller {
+        let handle = self.cancel_handle();
+        std::sync::Arc::new(move || handle.cancel())
     }
 }
 
@@ -107,12 +119,13 @@ pub fn run(args: SqlArgs) -> anyhow::Result<ExitCode> {
     };
 
     let interactive = args.execute.is_empty() && args.file.is_empty() && io::stdin().is_terminal();
+    let interrupts = Interrupts::install(interactive)?;
     if interactive {
         let place = match &args.host {
             Some(h) => format!("the cluster at {h}"),
             None => args.data_dir.display().to_string(),
         };
-        repl::run(session, &mut printer, &place)?;
+        repl::run(session, &mut printer, &interrupts, &place)?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -128,7 +141,7 @@ pub fn run(args: SqlArgs) -> anyhow::Result<ExitCode> {
         scripts.push(read_stdin()?);
     }
     for script in &scripts {
-        match run_statements(session, &printer, split::split_all(script)) {
+        match run_statements(session, &printer, &interrupts, split::split_all(script)) {
             Ok(true) => {}
             Ok(false) => return Ok(ExitCode::FAILURE),
             // The reader went away (`chronos sql ... | head`): nothing more to say.
@@ -152,11 +165,13 @@ fn read_stdin() -> anyhow::Result<String> {
 fn run_statements(
     session: &mut dyn SqlTarget,
     printer: &Printer,
+    interrupts: &Interrupts,
     statements: impl IntoIterator<Item = String>,
 ) -> io::Result<bool> {
     for statement in statements {
         let start = Instant::now();
-        let results = session.execute(&statement);
+        let cancel = session.canceller();
+        let results = interrupts.run(cancel, || session.execute(&statement));
         let elapsed = start.elapsed();
         let mut failed = false;
         for result in results {
@@ -177,7 +192,7 @@ fn run_statements(
 }
 
 fn print_error(e: &chronos_sql::Error) {
-    eprintln!("ERROR: {} (SQLSTATE {})", e.message, e.state.code());
+    errln!("ERROR: {} (SQLSTATE {})", e.message, e.state.code());
 }
 
 /// Writes results in the chosen format; knows where status lines go.

@@ -1,10 +1,19 @@
 //! `chronos sql --host`: the shell's statements run in a session on a cluster node.
+//!
+//! Cancelling (Ctrl-C) drops the statement's result stream: the node sees its client go away
+//! and cancels the statement (a forwarding follower passes the reset on to the session's
+//! node). The shell reports 57014 at once, without waiting for the node.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use chronos_server::Client;
 use chronos_sql::{SqlState, StatementResult};
+use tokio::sync::Notify;
 
 use super::SqlTarget;
+use super::interrupt::Canceller;
 
 /// A session on a cluster node, driven from a synchronous shell by a private tokio runtime.
 #[derive(Debug)]
@@ -13,6 +22,10 @@ pub struct RemoteSession {
     client: Client,
     session_id: u64,
     in_transaction: bool,
+    /// Set by the canceller; cleared when a statement starts.
+    cancelled: Arc<AtomicBool>,
+    /// Wakes the running statement's wait when `cancelled` is set.
+    wake: Arc<Notify>,
 }
 
 impl RemoteSession {
@@ -32,6 +45,8 @@ impl RemoteSession {
             client,
             session_id,
             in_transaction: false,
+            cancelled: Arc::default(),
+            wake: Arc::default(),
         })
     }
 }
@@ -53,9 +68,34 @@ impl SqlTarget for RemoteSession {
                 .collect()
                 .await
         };
-        let results = match self.rt.block_on(streamed) {
-            Ok(r) => r,
-            Err(e) => return vec![Err(rpc_error(e))],
+        self.cancelled.store(false, Ordering::SeqCst);
+        let (cancelled, wake) = (self.cancelled.clone(), self.wake.clone());
+        let cancel = async move {
+            loop {
+                // Created before the flag is read: a wake-up in between is not lost.
+                let woken = wake.notified();
+                if cancelled.load(Ordering::SeqCst) {
+                    return;
+                }
+                woken.await;
+            }
+        };
+        let outcome = self.rt.block_on(async {
+            tokio::select! {
+                r = streamed => Some(r),
+                () = cancel => None,
+            }
+        });
+        let results = match outcome {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => return vec![Err(rpc_error(e))],
+            // The stream is dropped: the node cancels the statement.
+            None => {
+                return vec![Err(chronos_sql::Error::new(
+                    SqlState::QueryCanceled,
+                    "canceling statement due to user request",
+                ))];
+            }
         };
         for r in &results {
             match r {
@@ -86,6 +126,14 @@ impl SqlTarget for RemoteSession {
                 "unexpected SHOW TABLES result",
             )),
         }
+    }
+
+    fn canceller(&self) -> Canceller {
+        let (cancelled, wake) = (self.cancelled.clone(), self.wake.clone());
+        Arc::new(move || {
+            cancelled.store(true, Ordering::SeqCst);
+            wake.notify_waiters();
+        })
     }
 
     fn describe_table(&mut self, name: &str) -> chronos_sql::Result<StatementResult> {

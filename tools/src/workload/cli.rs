@@ -337,7 +337,7 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
             std::fs::create_dir_all(&logs)
                 .with_context(|| format!("creating {}", logs.display()))?;
             let c = LocalCluster::start(n, &logs)?;
-            eprintln!(
+            errln!(
                 "started a local cluster of {n} nodes at {} (data in {}, logs in {})",
                 c.hosts().join(","),
                 c.dir().display(),
@@ -418,8 +418,8 @@ pub fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     )?;
     let report = write(&out, "report.txt", &outcome.summary)?;
     write(&out, "report.json", &outcome.report.to_json())?;
-    print!("{}", outcome.summary);
-    println!(
+    outprint!("{}", outcome.summary);
+    outln!(
         "wrote {}, {}, {}",
         history.display(),
         report.display(),

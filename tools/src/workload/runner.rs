@@ -217,7 +217,7 @@ pub fn run(
     let elapsed = start.elapsed();
     if progress_shown.load(Ordering::Relaxed) && show_bar(cfg.progress) {
         // End the bar's line.
-        eprintln!();
+        errln!();
     }
     RunResult {
         history: recorder.ops(),

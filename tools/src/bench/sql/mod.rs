@@ -167,7 +167,7 @@ pub fn run(args: &SqlBenchArgs) -> Result<()> {
         .tempdir_in(&base)
         .with_context(|| format!("creating a temporary directory in {}", base.display()))?;
     let names: Vec<&str> = engines.iter().map(|e| e.name()).collect();
-    eprintln!(
+    errln!(
         "chronos bench sql: {} rows; engines {}; {} runs; data in {}",
         args.rows,
         names.join(", "),
@@ -184,11 +184,11 @@ pub fn run(args: &SqlBenchArgs) -> Result<()> {
         order.rotate_left(run % engines.len().max(1));
         for &engine in &order {
             let label = engine.name();
-            eprintln!("[run {}/{}] {label}", run + 1, args.runs);
+            errln!("[run {}/{}] {label}", run + 1, args.runs);
             let dir = tmp.path().join(format!("r{run}-{label}"));
             quiesce();
             let outcome = run_engine(engine, &dir, &sizes, &data, &mut |workload, m| {
-                eprintln!(
+                errln!(
                     "    {label:<12} {workload:<36} {:>9}/s  ({:.2} s)",
                     rate(m.ops_per_sec()),
                     m.elapsed.as_secs_f64()
@@ -213,7 +213,7 @@ pub fn run(args: &SqlBenchArgs) -> Result<()> {
                 }
             });
             if let Err(e) = outcome {
-                eprintln!("    {label:<12} FAILED: {e:#}");
+                errln!("    {label:<12} FAILED: {e:#}");
                 results
                     .failures
                     .push(format!("[run {}] {label}: {e:#}", run + 1));
@@ -221,7 +221,7 @@ pub fn run(args: &SqlBenchArgs) -> Result<()> {
             if let Err(e) = std::fs::remove_dir_all(&dir)
                 && e.kind() != std::io::ErrorKind::NotFound
             {
-                eprintln!("warning: could not remove {}: {e}", dir.display());
+                errln!("warning: could not remove {}: {e}", dir.display());
             }
         }
     }
@@ -262,13 +262,13 @@ fn run_engine(
 /// previous one's buffered writes. Best effort.
 fn quiesce() {
     if let Err(e) = std::process::Command::new("sync").status() {
-        eprintln!("warning: could not run `sync` between engines: {e}");
+        errln!("warning: could not run `sync` between engines: {e}");
     }
 }
 
 fn print_report(args: &SqlBenchArgs, results: &Results, rows_per_query: &BTreeMap<&str, f64>) {
-    println!();
-    println!(
+    outln!();
+    outln!(
         "chronos bench sql — {} orders (bulk insert: {} rows per INSERT), {} autocommit \
          inserts, {} point selects, {} range queries × {} keys, {} joins × {} orders; \
          medians of {} runs, engine order rotated",
@@ -282,8 +282,8 @@ fn print_report(args: &SqlBenchArgs, results: &Results, rows_per_query: &BTreeMa
         args.join_width,
         args.runs
     );
-    println!();
-    print!("{}", results.throughput_table());
+    outln!();
+    outprint!("{}", results.throughput_table());
     let per_query: Vec<String> = [RANGE, JOIN]
         .iter()
         .filter_map(|w| {
@@ -294,20 +294,20 @@ fn print_report(args: &SqlBenchArgs, results: &Results, rows_per_query: &BTreeMa
         })
         .collect();
     if !per_query.is_empty() {
-        println!("Rows matched: {}", per_query.join("; "));
+        outln!("Rows matched: {}", per_query.join("; "));
     }
-    println!(
+    outln!(
         "chronos: SQL text per statement, parsed and planned on every execution (no prepared \
          statements yet); commits synced. sqlite: WAL, synchronous=FULL, prepared statements \
          (bulk load: one prepared INSERT per row in one transaction). sqlite-text: the same \
          SQL text as chronos, prepared anew each time."
     );
     if !cfg!(feature = "peers") {
-        println!("(the SQLite peer is not compiled in: build with `--features peers` to compare)");
+        outln!("(the SQLite peer is not compiled in: build with `--features peers` to compare)");
     }
 
-    println!();
-    println!("Targets (Chronos within 2x of SQLite, i.e. chronos/sqlite >= 0.50):");
+    outln!();
+    outln!("Targets (Chronos within 2x of SQLite, i.e. chronos/sqlite >= 0.50):");
     let rows: Vec<Vec<String>> = WORKLOADS
         .iter()
         .map(|w| {
@@ -326,7 +326,7 @@ fn print_report(args: &SqlBenchArgs, results: &Results, rows_per_query: &BTreeMa
             vec![w.to_string(), ratio(c, p), ratio(c, t), verdict.to_string()]
         })
         .collect();
-    print!(
+    outprint!(
         "{}",
         render(
             &[
@@ -339,10 +339,10 @@ fn print_report(args: &SqlBenchArgs, results: &Results, rows_per_query: &BTreeMa
         )
     );
     if !results.failures.is_empty() {
-        println!();
-        println!("FAILURES:");
+        outln!();
+        outln!("FAILURES:");
         for f in &results.failures {
-            println!("- {f}");
+            outln!("- {f}");
         }
     }
 }
