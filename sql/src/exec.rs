@@ -271,6 +271,11 @@ impl<'a> Executor<'a> {
 
     /// A pull-based iterator over the rows of `plan`.
     pub fn rows(&'a self, plan: &'a Plan) -> Result<Rows<'a>> {
+        // Building recurses once per plan level (bounded by `depth`'s nesting limit).
+        crate::depth::guard(|| self.rows_here(plan))
+    }
+
+    fn rows_here(&'a self, plan: &'a Plan) -> Result<Rows<'a>> {
         Ok(match plan {
             Plan::Scan {
                 table,

@@ -287,6 +287,10 @@ impl Plan {
 
     /// Rewrites every expression of the tree (and of nested subquery plans, one level deeper).
     pub fn map_exprs(self, f: &mut dyn FnMut(Expr) -> Expr) -> Plan {
+        crate::depth::guard(|| self.map_exprs_here(f))
+    }
+
+    fn map_exprs_here(self, f: &mut dyn FnMut(Expr) -> Expr) -> Plan {
         let b = |p: Box<Plan>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(p.map_exprs(f));
         match self {
             Plan::Scan {
@@ -398,6 +402,10 @@ impl Plan {
     }
 
     fn explain_into(&self, depth: usize, out: &mut Vec<String>) {
+        crate::depth::guard(|| self.explain_node(depth, out))
+    }
+
+    fn explain_node(&self, depth: usize, out: &mut Vec<String>) {
         let pad = "  ".repeat(depth);
         let arrow = if depth == 0 { "" } else { "-> " };
         let line = match self {
