@@ -198,14 +198,18 @@ impl<R: std::io::Read> DumpReader<R> {
             }
             got += n;
         }
-        let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
-        self.r.read_exact(&mut buf).map_err(|e| match e.kind() {
-            std::io::ErrorKind::UnexpectedEof => Error::Malformed("snapshot truncated".into()),
-            _ => Error::Io {
-                what: "reading a snapshot".into(),
-                source: e,
-            },
+        // The length is read from a peer or a file: it bounds the read, never sizes an
+        // allocation up front (the buffer grows with the bytes actually there).
+        let len = u64::from(u32::from_le_bytes(len));
+        let mut buf = Vec::new();
+        let mut field = std::io::Read::take(&mut self.r, len);
+        std::io::Read::read_to_end(&mut field, &mut buf).map_err(|e| Error::Io {
+            what: "reading a snapshot".into(),
+            source: e,
         })?;
+        if buf.len() as u64 != len {
+            return Err(Error::Malformed("snapshot truncated".into()));
+        }
         Ok(Some(buf))
     }
 

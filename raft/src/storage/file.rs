@@ -28,11 +28,15 @@
 //!   kind 2 HARD_STATE  term u64, vote u64 (0 = none), commit u64
 //!   kind 3 RESET       index u64: discard every entry; the log continues after `index`
 //!   kind 4 SNAPSHOT    index u64, term u64, voters, learners, data (snapshot file only)
+//!   kind 5 SEAL        records u64: the number of records before it in this segment
 //! ```
 //!
 //! An ENTRY at an index at or below the current last index truncates the log there first, so
 //! conflicting suffixes are rewritten by simply appending. Each new segment starts with the
-//! current HARD_STATE, so deleting old segments never loses it.
+//! current HARD_STATE, so deleting old segments never loses it. A segment is closed by a SEAL
+//! record, synced before the next segment is created: every segment but the newest must end
+//! with its seal, which is what catches an older segment cut at a record boundary (its framing
+//! alone looks intact, and the next segment would silently continue a stale suffix).
 //!
 //! # Recovery
 //!
@@ -61,6 +65,7 @@ use crate::types::{Entry, HardState, Index, Snapshot};
 const KIND_ENTRY: u8 = 1;
 const KIND_HARD_STATE: u8 = 2;
 const KIND_RESET: u8 = 3;
+const KIND_SEAL: u8 = 5;
 const KIND_SNAPSHOT: u8 = 4;
 const LOCK_FILE: &str = "LOCK";
 
@@ -85,6 +90,8 @@ pub struct FileStorage {
     segments: Vec<Segment>,
     active: Box<dyn WritableFile>,
     active_len: u64,
+    /// Records in the active segment (its seal records the count).
+    active_records: u64,
     /// Held for as long as the storage is open: one process per directory.
     _lock: Box<dyn FileLock>,
 }
@@ -167,15 +174,19 @@ impl FileStorage {
         let mut entries: Vec<Entry> = Vec::new();
         let mut segments = Vec::new();
         let n = seqs.len();
+        let mut last_records = 0;
+        let mut last_sealed = false;
         for (i, seq) in seqs.into_iter().enumerate() {
             let path = dir.join(segment_name(seq));
-            let max_index = Self::replay(
+            let (max_index, records, sealed) = Self::replay(
                 fs.as_ref(),
                 &path,
                 i + 1 == n,
                 &mut hard_state,
                 &mut entries,
             )?;
+            last_records = records;
+            last_sealed = sealed;
             segments.push(Segment {
                 seq,
                 path,
@@ -218,7 +229,7 @@ impl FileStorage {
             });
             fs.sync_dir(&dir).map_err(io_err(&dir))?;
         }
-        Ok(FileStorage {
+        let mut storage = FileStorage {
             fs,
             dir,
             segment_max_bytes,
@@ -228,8 +239,15 @@ impl FileStorage {
             segments,
             active,
             active_len,
+            active_records: last_records,
             _lock: lock,
-        })
+        };
+        if last_sealed {
+            // A crash after the seal, before the next segment existed: a sealed segment takes
+            // no more records, so start the next one.
+            storage.start_segment()?;
+        }
+        Ok(storage)
     }
 
     fn read_snapshot(fs: &dyn FileSystem, dir: &Path) -> Result<Option<Snapshot>> {
@@ -261,19 +279,21 @@ impl FileStorage {
         Ok(Some(snap))
     }
 
-    /// Replay one segment into `hs` and `entries`; returns its highest entry index. A torn
-    /// tail of the `last` segment is cut off (durably); any other damage is an error.
+    /// Replay one segment into `hs` and `entries`; returns its highest entry index, its
+    /// number of intact records and whether it is sealed. A torn tail of the `last` segment is cut off (durably); any
+    /// other damage, or an older segment without its seal, is an error.
     fn replay(
         fs: &dyn FileSystem,
         path: &Path,
         last: bool,
         hs: &mut HardState,
         entries: &mut Vec<Entry>,
-    ) -> Result<Index> {
+    ) -> Result<(Index, u64, bool)> {
         let buf = fs.read_all(path).map_err(io_err(path))?;
         let records = record::read_records(&buf, path, last).map_err(corruption)?;
         let mut max_index = 0;
-        for &(offset, payload) in &records.records {
+        let mut sealed = false;
+        for (i, &(offset, payload)) in records.records.iter().enumerate() {
             let corrupt = |reason: String| Error::Corruption {
                 path: path.to_path_buf(),
                 offset,
@@ -288,7 +308,7 @@ impl FileStorage {
                         entries.last().map(|e| e.index),
                     ) {
                         (Some(first), Some(last_idx))
-                            if e.index >= first && e.index <= last_idx + 1 =>
+                            if e.index >= first && e.index <= last_idx.saturating_add(1) =>
                         {
                             // Continues the log, or rewrites a suffix (truncate first).
                             entries.truncate((e.index - first) as usize);
@@ -314,14 +334,32 @@ impl FileStorage {
                     let _index = d.u64().map_err(corrupt)?;
                     entries.clear();
                 }
+                KIND_SEAL => {
+                    let count = d.u64().map_err(corrupt)?;
+                    if count != i as u64 || i + 1 != records.records.len() {
+                        return Err(corrupt(format!(
+                            "seal after {count} records is record {i} of {}",
+                            records.records.len()
+                        )));
+                    }
+                    sealed = true;
+                }
                 k => return Err(corrupt(format!("unknown record kind {k}"))),
             }
             d.finish().map_err(corrupt)?;
         }
+        if !last && !sealed {
+            return Err(Error::Corruption {
+                path: path.to_path_buf(),
+                offset: buf.len() as u64,
+                reason: "a segment that is not the newest ends without its seal: it was cut short"
+                    .into(),
+            });
+        }
         if let Tail::Torn { offset, .. } = records.tail {
             fs.truncate(path, offset).map_err(io_err(path))?;
         }
-        Ok(max_index)
+        Ok((max_index, records.records.len() as u64, sealed))
     }
 
     fn write_record(&mut self, payload: &[u8]) -> Result<()> {
@@ -333,6 +371,7 @@ impl FileStorage {
             .path;
         self.active.write_all(&framed).map_err(io_err(path))?;
         self.active_len += framed.len() as u64;
+        self.active_records += 1;
         Ok(())
     }
 
@@ -345,16 +384,32 @@ impl FileStorage {
 
     /// Start a new segment (after syncing the current one), beginning with the hard state.
     fn rotate(&mut self) -> Result<()> {
+        let mut seal = Enc::default();
+        seal.u8(KIND_SEAL);
+        seal.u64(self.active_records);
+        self.write_record(&seal.0)?;
         let old = self
             .segments
             .last()
             .expect("invariant: there is always an active segment");
         self.active.sync().map_err(io_err(&old.path))?;
-        let seq = old.seq + 1;
+        self.start_segment()
+    }
+
+    /// Open the segment after the last one (the last is sealed and synced) and begin it with
+    /// the hard state.
+    fn start_segment(&mut self) -> Result<()> {
+        let seq = self
+            .segments
+            .last()
+            .expect("invariant: there is always an active segment")
+            .seq
+            + 1;
         let path = self.dir.join(segment_name(seq));
         let (active, active_len) = self.fs.open_append(&path).map_err(io_err(&path))?;
         self.active = active;
         self.active_len = active_len;
+        self.active_records = 0;
         self.segments.push(Segment {
             seq,
             path,
@@ -689,6 +744,61 @@ mod tests {
         }
         drop(first);
         FileStorage::open(&d.0, 1 << 20).unwrap();
+    }
+
+    /// Found by the decoder fuzzer: an older segment cut at a record boundary looks intact to
+    /// the framing, and the next segment silently continued a stale suffix (entries of two
+    /// terms mixed: log matching broken). Every older segment must end with its seal.
+    #[test]
+    fn an_older_segment_cut_at_a_record_boundary_is_corruption() {
+        let d = TempDir::new("cut-older");
+        let mut s = FileStorage::open(&d.0, 300).unwrap();
+        s.append(&(1..=20).map(|i| ent(i, 1)).collect::<Vec<_>>())
+            .unwrap();
+        s.sync().unwrap();
+        assert!(s.segment_count() >= 3);
+        let older = s.segments[1].path.clone();
+        drop(s);
+        let buf = fs::read(&older).unwrap();
+        let offsets = record_offsets(&buf);
+        for &cut in &offsets[1..] {
+            fs::write(&older, &buf[..cut]).unwrap();
+            match FileStorage::open(&d.0, 300) {
+                Err(Error::Corruption { path, .. }) => assert_eq!(path, older),
+                other => panic!("cut at {cut}: expected corruption, got {other:?}"),
+            }
+        }
+        fs::write(&older, &buf).unwrap();
+        assert_eq!(indexes(&FileStorage::open(&d.0, 300).unwrap()).len(), 20);
+    }
+
+    /// A crash after a segment's seal was synced but before the next segment existed: the
+    /// reopened storage starts a new segment rather than writing after the seal.
+    #[test]
+    fn a_sealed_last_segment_is_not_appended_to() {
+        let d = TempDir::new("sealed-last");
+        let mut s = FileStorage::open(&d.0, 300).unwrap();
+        // Append until a rotation: the newest segment then holds only the hard state.
+        let mut next = 1;
+        while s.segment_count() < 2 {
+            s.append(&[ent(next, 1)]).unwrap();
+            next += 1;
+        }
+        s.sync().unwrap();
+        let newest = s.segments.last().unwrap().path.clone();
+        drop(s);
+        fs::remove_file(&newest).unwrap();
+        assert_eq!(
+            indexes(&FileStorage::open(&d.0, 300).unwrap()).len(),
+            next as usize - 1
+        );
+        let mut s = FileStorage::open(&d.0, 300).unwrap();
+        s.append(&(next..next + 20).map(|i| ent(i, 1)).collect::<Vec<_>>())
+            .unwrap();
+        s.sync().unwrap();
+        drop(s);
+        let n = next as usize + 19;
+        assert_eq!(indexes(&FileStorage::open(&d.0, 300).unwrap()).len(), n);
     }
 
     #[test]

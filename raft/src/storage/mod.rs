@@ -5,6 +5,8 @@
 //! The core never calls storage itself: it keeps the log in memory and hands out what must be
 //! written. Storage is read only at startup ([`LogStorage::initial_state`]).
 
+#[cfg(test)]
+mod decode_fuzz;
 mod file;
 mod mem;
 
