@@ -41,7 +41,8 @@ mod value;
 pub mod engine;
 
 pub use engine::{
-    ColumnInfo, CommitPath, Engine, LocalCommit, Session, StatementResult, StreamSink, Streamed,
+    ColumnInfo, CommitError, CommitPath, Engine, LocalCommit, Session, StatementResult, StreamSink,
+    Streamed,
 };
 pub use error::{Error, Result, SqlState};
 pub use value::{DataType, Row, Value, format_float};
