@@ -650,8 +650,10 @@ impl Driver {
                 {
                     let _ = w.reply.send(match applied {
                         Applied::Committed(ts) => Ok(ts),
+                        // Rendered like the embedded engine's conflicts (kv's `commit_writes`),
+                        // so a client sees the same detail either way.
                         Applied::Conflict { key } => Err(CommitError::Conflict {
-                            key: key.escape_ascii().to_string(),
+                            key: String::from_utf8_lossy(&key).into_owned(),
                         }),
                         Applied::Refused { reason } => Err(CommitError::NotCommitted {
                             reason: format!("the replicated log refused it: {reason}"),

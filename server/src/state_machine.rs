@@ -471,4 +471,35 @@ mod tests {
             0
         }
     }
+
+    /// Before: an out-of-order batch came back as a conflict on the fake key
+    /// "<commit timestamp order>". It is a refusal without a key, and no change.
+    #[test]
+    fn an_out_of_order_batch_is_refused_not_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("a"), chronos_kv::Options::default()).unwrap();
+        let store = MvccStore::open(
+            db,
+            chronos_kv::mvcc::HybridClock::new(std::sync::Arc::new(ZeroClock)),
+            chronos_kv::mvcc::MvccOptions::default(),
+        )
+        .unwrap();
+        let batch = |read, commit, v: &[u8]| KvBatch {
+            read_ts: Timestamp::new(read, 0),
+            commit_ts: Timestamp::new(commit, 0),
+            writes: vec![(b"k".to_vec(), Some(v.to_vec()))],
+        };
+        assert_eq!(
+            apply_txn(&store, &batch(1, 5, b"a")).unwrap(),
+            Applied::Committed(Timestamp::new(5, 0))
+        );
+        assert!(matches!(
+            apply_txn(&store, &batch(5, 4, b"b")).unwrap(),
+            Applied::Refused { .. }
+        ));
+        assert!(matches!(
+            apply_txn(&store, &batch(1, 6, b"c")).unwrap(),
+            Applied::Conflict { .. }
+        ));
+    }
 }
