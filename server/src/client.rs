@@ -134,14 +134,27 @@ fn outcome_from_pb(r: chronos_proto::client::StatementResult) -> Result<Statemen
             }),
             R::Command(c) => Ok(StatementResult::Command { tag: c.tag }),
             R::Explain(e) => Ok(StatementResult::Explain { lines: e.lines }),
-            R::Error(e) => Err(chronos_sql::Error::new(sqlstate_of(&e.sqlstate), e.message)),
+            R::Error(e) => Err(error_from_pb(e)),
         },
     )
 }
 
-fn sqlstate_of(code: &str) -> chronos_sql::SqlState {
-    // A code this binary does not know (a newer node) keeps its message as an internal error.
-    chronos_sql::SqlState::from_code(code).unwrap_or(chronos_sql::SqlState::Internal)
+/// A SQL error from the wire: SQLSTATE, message and detail as the executing node raised them.
+/// A code this binary does not know (a newer node) becomes an internal error that keeps the
+/// code in its message.
+pub fn error_from_pb(e: chronos_proto::client::SqlError) -> chronos_sql::Error {
+    let err = match chronos_sql::SqlState::from_code(&e.sqlstate) {
+        Some(state) => chronos_sql::Error::new(state, e.message),
+        None => chronos_sql::Error::new(
+            chronos_sql::SqlState::Internal,
+            format!("{} (SQLSTATE {} from the server)", e.message, e.sqlstate),
+        ),
+    };
+    if e.detail.is_empty() {
+        err
+    } else {
+        err.with_detail(e.detail)
+    }
 }
 
 impl Client {

@@ -15,6 +15,21 @@ fn malformed(what: &str) -> Error {
     Error::Malformed(what.to_string())
 }
 
+/// Largest term, log index, byte offset or sequence number accepted from the wire. No real
+/// cluster gets near it (2^62 entries), and keeping peers' values this far below `u64::MAX`
+/// means the Raft core's arithmetic on them (`term + 1`, `index + n`) cannot overflow.
+pub const MAX_WIRE_COUNTER: u64 = 1 << 62;
+
+/// `v`, if it is a plausible term/index/offset (see [`MAX_WIRE_COUNTER`]).
+fn counter(v: u64, what: &str) -> Result<u64> {
+    if v > MAX_WIRE_COUNTER {
+        return Err(Error::Malformed(format!(
+            "{what} {v} is beyond any real cluster (limit {MAX_WIRE_COUNTER})"
+        )));
+    }
+    Ok(v)
+}
+
 fn membership_to_pb(m: &Membership) -> pb::Membership {
     pb::Membership {
         voters: m.voters.iter().copied().collect(),
@@ -90,8 +105,8 @@ fn entry_from_pb(e: pb::Entry) -> Result<Entry> {
         return Err(malformed("entry index 0"));
     }
     Ok(Entry {
-        term: e.term,
-        index: e.index,
+        term: counter(e.term, "entry term")?,
+        index: counter(e.index, "entry index")?,
         payload: payload_from_pb(
             e.payload
                 .ok_or_else(|| malformed("entry without payload"))?,
@@ -109,8 +124,8 @@ fn meta_to_pb(m: &SnapshotMeta) -> pb::SnapshotMeta {
 
 fn meta_from_pb(m: pb::SnapshotMeta) -> Result<SnapshotMeta> {
     Ok(SnapshotMeta {
-        index: m.index,
-        term: m.term,
+        index: counter(m.index, "snapshot index")?,
+        term: counter(m.term, "snapshot term")?,
         membership: membership_from_pb(
             m.membership
                 .ok_or_else(|| malformed("snapshot meta without membership"))?,
@@ -217,63 +232,72 @@ pub fn message_from_pb(m: pb::Message) -> Result<Message> {
     if m.from == 0 || m.to == 0 {
         return Err(malformed("message from or to node 0"));
     }
+    counter(m.term, "term")?;
     let body = match m.body.ok_or_else(|| malformed("message without body"))? {
         Body::PreVote(v) => MessageBody::PreVote {
-            last_index: v.last_index,
-            last_term: v.last_term,
+            last_index: counter(v.last_index, "last index")?,
+            last_term: counter(v.last_term, "last term")?,
         },
         Body::PreVoteResponse(v) => MessageBody::PreVoteResponse { reject: v.reject },
         Body::Vote(v) => MessageBody::Vote {
-            last_index: v.last_index,
-            last_term: v.last_term,
+            last_index: counter(v.last_index, "last index")?,
+            last_term: counter(v.last_term, "last term")?,
             transfer: v.transfer,
         },
         Body::VoteResponse(v) => MessageBody::VoteResponse { reject: v.reject },
         Body::Append(a) => {
+            let prev_index = counter(a.prev_index, "prev index")?;
             let entries = a
                 .entries
                 .into_iter()
                 .map(entry_from_pb)
                 .collect::<Result<Vec<_>>>()?;
             // The core trusts its peers; check contiguity here so a bad message is an error.
+            // No overflow: every index is at most MAX_WIRE_COUNTER.
             for (i, e) in entries.iter().enumerate() {
-                if e.index != a.prev_index + 1 + i as u64 {
+                if e.index != prev_index + 1 + i as u64 {
                     return Err(malformed("append entries not contiguous after prev_index"));
                 }
             }
             MessageBody::Append {
-                prev_index: a.prev_index,
-                prev_term: a.prev_term,
+                prev_index,
+                prev_term: counter(a.prev_term, "prev term")?,
                 entries,
-                commit: a.commit,
+                commit: counter(a.commit, "commit index")?,
             }
         }
         Body::AppendResponse(r) => MessageBody::AppendResponse {
-            index: r.index,
-            reject: r.reject.map(|h| RejectHint {
-                conflict_term: h.conflict_term,
-                conflict_index: h.conflict_index,
-            }),
+            index: counter(r.index, "append response index")?,
+            reject: match r.reject {
+                None => None,
+                Some(h) => Some(RejectHint {
+                    conflict_term: h
+                        .conflict_term
+                        .map(|t| counter(t, "conflict term"))
+                        .transpose()?,
+                    conflict_index: counter(h.conflict_index, "conflict index")?,
+                }),
+            },
         },
         Body::Heartbeat(h) => MessageBody::Heartbeat {
-            commit: h.commit,
-            read_seq: h.read_seq,
+            commit: counter(h.commit, "commit index")?,
+            read_seq: counter(h.read_seq, "read sequence")?,
         },
         Body::HeartbeatResponse(h) => MessageBody::HeartbeatResponse {
-            read_seq: h.read_seq,
+            read_seq: counter(h.read_seq, "read sequence")?,
         },
         Body::SnapshotChunk(c) => MessageBody::SnapshotChunk {
             meta: meta_from_pb(
                 c.meta
                     .ok_or_else(|| malformed("snapshot chunk without meta"))?,
             )?,
-            offset: c.offset,
+            offset: counter(c.offset, "snapshot offset")?,
             data: c.data,
             last: c.last,
         },
         Body::SnapshotResponse(r) => MessageBody::SnapshotResponse {
-            index: r.index,
-            received: r.received,
+            index: counter(r.index, "snapshot index")?,
+            received: counter(r.received, "snapshot bytes received")?,
             reject: r.reject,
         },
         Body::TimeoutNow(_) => MessageBody::TimeoutNow,
@@ -287,7 +311,7 @@ pub fn message_from_pb(m: pb::Message) -> Result<Message> {
         Body::ReadIndex(r) => MessageBody::ReadIndex { ctx: r.ctx },
         Body::ReadIndexResponse(r) => MessageBody::ReadIndexResponse {
             ctx: r.ctx,
-            index: r.index,
+            index: counter(r.index, "read index")?,
         },
     };
     Ok(Message {
@@ -384,6 +408,7 @@ pub fn result_to_pb(r: &chronos_sql::Result<StatementResult>) -> cpb::StatementR
         Err(e) => R::Error(cpb::SqlError {
             sqlstate: e.state.code().to_string(),
             message: e.message.clone(),
+            detail: e.detail.clone().unwrap_or_default(),
         }),
     };
     cpb::StatementResult {
@@ -493,5 +518,49 @@ mod tests {
             })),
         };
         assert!(payload_from_pb(bad_enum).is_err());
+    }
+
+    /// Found by the wire fuzzer (`server/tests/wire_fuzz.rs`): a term of `u64::MAX` made the
+    /// Raft core overflow `term + 1` when it next campaigned, and an append after index
+    /// `u64::MAX` overflowed the contiguity check here. Both are refused at the boundary now.
+    #[test]
+    fn counters_near_u64_max_are_malformed_not_overflows() {
+        let vote = pb::Message {
+            from: 2,
+            to: 1,
+            term: u64::MAX,
+            body: Some(pb::message::Body::VoteResponse(pb::VoteResponse {
+                reject: false,
+            })),
+        };
+        assert!(matches!(message_from_pb(vote), Err(Error::Malformed(_))));
+        let append = pb::Message {
+            from: 2,
+            to: 1,
+            term: 1,
+            body: Some(pb::message::Body::Append(pb::Append {
+                prev_index: u64::MAX,
+                prev_term: 1,
+                entries: vec![pb::Entry {
+                    term: 1,
+                    index: 0,
+                    payload: Some(pb::EntryPayload {
+                        kind: Some(pb::entry_payload::Kind::Empty(pb::Nothing {})),
+                    }),
+                }],
+                commit: 0,
+            })),
+        };
+        assert!(matches!(message_from_pb(append), Err(Error::Malformed(_))));
+        let at_limit = pb::Message {
+            from: 2,
+            to: 1,
+            term: MAX_WIRE_COUNTER,
+            body: Some(pb::message::Body::Heartbeat(pb::Heartbeat {
+                commit: MAX_WIRE_COUNTER,
+                read_seq: 0,
+            })),
+        };
+        assert!(message_from_pb(at_limit).is_ok());
     }
 }

@@ -118,6 +118,7 @@ mod commit;
 pub mod config;
 pub mod convert;
 pub mod error;
+pub mod forward;
 pub mod node;
 pub mod services;
 pub mod snapshot;

@@ -13,15 +13,16 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-use chronos_kv::mvcc::{CommitVerdict, HybridClock, KvBatch, MvccStore, Timestamp, Write};
+use chronos_kv::mvcc::{HybridClock, KvBatch, MvccStore, Timestamp, Write};
 use chronos_raft::storage::{FileStorage, LogStorage, persist_ready};
 use chronos_raft::{ConfChange, EntryPayload, Message, RawNode, Role};
+use chronos_sql::CommitError;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use crate::config::NodeConfig;
 use crate::error::{Error, Result};
-use crate::state_machine::{self, Command};
+use crate::state_machine::{self, Applied, Command};
 use crate::transport::Transport;
 
 /// Bound on queued events handled in one loop turn (the rest wait for the next turn).
@@ -31,17 +32,20 @@ const SEGMENT_MAX_BYTES: u64 = 64 << 20;
 
 /// A reply channel to a waiting caller.
 pub type Reply<T> = oneshot::Sender<Result<T>>;
+/// The reply channel of a commit.
+pub type CommitReply = oneshot::Sender<std::result::Result<Timestamp, CommitError>>;
 
 /// Inputs to the driver.
 #[derive(Debug)]
 pub enum Event {
     /// A message from a peer.
     Raft(Message),
-    /// Commit a transaction's writes read at `read_ts`; answered once applied here.
+    /// Commit a transaction's writes read at `read_ts`; answered once applied here. The answer
+    /// says which of committed / conflict / definitely not committed / unknown it is.
     Commit {
         read_ts: Timestamp,
         writes: Vec<Write>,
-        reply: Reply<Timestamp>,
+        reply: CommitReply,
     },
     /// Confirm leadership (ReadIndex) and wait until applied reaches the read index.
     ReadIndex { reply: Reply<()> },
@@ -111,6 +115,9 @@ pub struct NodeHandle {
     pub shared: Arc<Mutex<Shared>>,
     pub store: Arc<MvccStore>,
     pub request_timeout: Duration,
+    /// The longest election timeout (`2 * election_timeout_ticks` ticks): a follower that has
+    /// not heard from its leader for this long has started an election.
+    pub election_timeout: Duration,
     /// Out-of-band snapshot transfer counters.
     pub snapshots: Arc<crate::snapshot::Stats>,
 }
@@ -146,7 +153,30 @@ impl NodeHandle {
         rx.await.map_err(|_| Error::Stopped)?
     }
 
-    /// Same, blocking the calling thread (for SQL sessions running on blocking threads).
+    /// Proposes a commit and waits (blocking: SQL sessions run on blocking threads) for its
+    /// outcome. A driver that stopped before taking the event definitely did not propose it; one
+    /// that stopped with the proposal pending leaves its outcome unknown.
+    pub fn commit_blocking(
+        &self,
+        read_ts: Timestamp,
+        writes: Vec<Write>,
+    ) -> std::result::Result<Timestamp, CommitError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Event::Commit {
+            read_ts,
+            writes,
+            reply,
+        })
+        .map_err(|e| CommitError::NotCommitted {
+            reason: format!("node {}: {e}", self.id),
+        })?;
+        rx.blocking_recv().map_err(|_| CommitError::Unknown {
+            reason: format!("node {} stopped while the commit was pending", self.id),
+        })?
+    }
+
+    /// Same as [`NodeHandle::call`], blocking the calling thread (for SQL sessions running on
+    /// blocking threads).
     pub fn call_blocking<T>(&self, make: impl FnOnce(Reply<T>) -> Event) -> Result<T> {
         let (tx, rx) = oneshot::channel();
         self.send(make(tx))?;
@@ -154,13 +184,13 @@ impl NodeHandle {
     }
 }
 
-struct Waiting<T> {
-    reply: Reply<T>,
+struct Waiting<R> {
+    reply: R,
     deadline: Instant,
 }
 
-/// Answers every waiter whose deadline passed with a timeout.
-fn expire_map<T>(map: &mut HashMap<u64, Waiting<T>>, now: Instant, what: &'static str) {
+/// Removes every waiter whose deadline passed and hands it to `answer`.
+fn expire_map<R>(map: &mut HashMap<u64, Waiting<R>>, now: Instant, mut answer: impl FnMut(R)) {
     let expired: Vec<u64> = map
         .iter()
         .filter(|(_, w)| w.deadline <= now)
@@ -168,8 +198,15 @@ fn expire_map<T>(map: &mut HashMap<u64, Waiting<T>>, now: Instant, what: &'stati
         .collect();
     for k in expired {
         if let Some(w) = map.remove(&k) {
-            let _ = w.reply.send(Err(Error::Timeout(what)));
+            answer(w.reply);
         }
+    }
+}
+
+/// Answers a timed-out waiter.
+fn timed_out<T>(what: &'static str) -> impl FnMut(Reply<T>) {
+    move |reply| {
+        let _ = reply.send(Err(Error::Timeout(what)));
     }
 }
 
@@ -184,10 +221,10 @@ struct Driver {
     shared: Arc<Mutex<Shared>>,
     snapshots: Arc<crate::snapshot::Stats>,
     next_request: u64,
-    commits: HashMap<u64, Waiting<Timestamp>>,
-    addresses_waiting: HashMap<u64, Waiting<()>>,
-    reads_unconfirmed: HashMap<u64, Waiting<()>>,
-    reads_confirmed: Vec<(u64, Waiting<()>)>,
+    commits: HashMap<u64, Waiting<CommitReply>>,
+    addresses_waiting: HashMap<u64, Waiting<Reply<()>>>,
+    reads_unconfirmed: HashMap<u64, Waiting<Reply<()>>>,
+    reads_confirmed: Vec<(u64, Waiting<Reply<()>>)>,
     timeout: Duration,
     /// Addresses recorded in the replicated state (applied `SetAddress` entries).
     replicated_addresses: BTreeMap<u64, String>,
@@ -255,6 +292,9 @@ pub fn start(
         shared: shared.clone(),
         store: store.clone(),
         request_timeout: timeout,
+        election_timeout: Duration::from_millis(
+            2 * cfg.election_timeout_ticks.max(1) * cfg.tick_ms.max(1),
+        ),
         snapshots: Arc::default(),
     };
     let mut driver = Driver {
@@ -378,7 +418,10 @@ impl Driver {
                         );
                     }
                     Err(e) => {
-                        let _ = reply.send(Err(e.into()));
+                        // Refused by the Raft core: the entry never reached the log.
+                        let _ = reply.send(Err(CommitError::NotCommitted {
+                            reason: format!("node {}: {e}", self.cfg.id),
+                        }));
                     }
                 }
             }
@@ -470,9 +513,21 @@ impl Driver {
     }
 
     fn expire(&mut self, now: Instant) {
-        expire_map(&mut self.commits, now, "commit (outcome unknown)");
-        expire_map(&mut self.reads_unconfirmed, now, "read index");
-        expire_map(&mut self.addresses_waiting, now, "address change");
+        let (id, timeout) = (self.cfg.id, self.timeout);
+        expire_map(&mut self.commits, now, |reply| {
+            let _ = reply.send(Err(CommitError::Unknown {
+                reason: format!(
+                    "node {id}: the commit was proposed but not applied within {timeout:?} \
+                     (leadership may have changed)"
+                ),
+            }));
+        });
+        expire_map(&mut self.reads_unconfirmed, now, timed_out("read index"));
+        expire_map(
+            &mut self.addresses_waiting,
+            now,
+            timed_out("address change"),
+        );
         let mut i = 0;
         while i < self.reads_confirmed.len() {
             if self.reads_confirmed[i].1.deadline <= now {
@@ -589,17 +644,20 @@ impl Driver {
                 request,
                 batch,
             } => {
-                let verdict = state_machine::apply_txn(&self.store, &batch)?;
+                let applied = state_machine::apply_txn(&self.store, &batch)?;
                 if origin == self.cfg.id
                     && let Some(w) = self.commits.remove(&request)
                 {
-                    let _ = w.reply.send(match verdict {
-                        CommitVerdict::Committed(ts) => Ok(ts),
-                        CommitVerdict::Conflict { key } => {
-                            Err(Error::Kv(chronos_kv::Error::Conflict {
-                                key: String::from_utf8_lossy(&key).into_owned(),
-                            }))
-                        }
+                    let _ = w.reply.send(match applied {
+                        Applied::Committed(ts) => Ok(ts),
+                        // Rendered like the embedded engine's conflicts (kv's `commit_writes`),
+                        // so a client sees the same detail either way.
+                        Applied::Conflict { key } => Err(CommitError::Conflict {
+                            key: String::from_utf8_lossy(&key).into_owned(),
+                        }),
+                        Applied::Refused { reason } => Err(CommitError::NotCommitted {
+                            reason: format!("the replicated log refused it: {reason}"),
+                        }),
                     });
                 }
             }

@@ -18,7 +18,6 @@ use chronos_proto::admin::{
     AddNodeRequest, AdminResponse, PartitionRequest, PeerStatus, RemoveNodeRequest, StatusRequest,
     StatusResponse, TransferLeaderRequest,
 };
-use chronos_proto::client::sql_client::SqlClient;
 use chronos_proto::client::sql_server::Sql;
 use chronos_proto::client::{
     CloseSessionRequest, CloseSessionResponse, ExecuteRequest, ExecuteResponse,
@@ -35,6 +34,11 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::{column_to_pb, message_from_pb, result_to_pb, row_size, row_to_pb};
 use crate::error::Error;
+pub use crate::forward::Forwarder;
+use crate::forward::{
+    Watched, check_owner_leads, error_item, error_response, outcome_unknown, session_lost,
+    watch_owner,
+};
 use crate::node::{Event, NodeHandle};
 
 const FORWARDED: &str = "x-chronos-forwarded";
@@ -164,38 +168,11 @@ impl Raft for RaftService {
     }
 }
 
-/// Clients of other nodes' SQL and admin services, one channel per address.
-#[derive(Debug, Default, Clone)]
-pub struct Forwarder {
-    channels: Arc<Mutex<HashMap<String, Channel>>>,
-}
-
-impl Forwarder {
-    fn channel(&self, address: &str) -> Result<Channel, Status> {
-        let mut c = self.channels.lock();
-        if let Some(ch) = c.get(address) {
-            return Ok(ch.clone());
-        }
-        let ch = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
-            .map_err(|e| Status::internal(format!("bad address {address}: {e}")))?
-            .connect_timeout(Duration::from_secs(1))
-            .tcp_nodelay(true)
-            .connect_lazy();
-        c.insert(address.to_string(), ch.clone());
-        Ok(ch)
-    }
-
-    fn sql(&self, address: &str) -> Result<SqlClient<Channel>, Status> {
-        Ok(SqlClient::new(self.channel(address)?)
-            .max_decoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES)
-            .max_encoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES))
-    }
-}
-
 /// Where a request should run.
 enum Route {
     Local,
-    Remote(String),
+    /// On the leader: its id and address.
+    Remote(u64, String),
 }
 
 /// Finds the leader (waiting a little for an election), or refuses a forwarded request.
@@ -215,7 +192,7 @@ async fn route_to_leader(node: &NodeHandle, forwarded: bool) -> Result<Route, St
                     node.id
                 )));
             }
-            return Ok(Route::Remote(a));
+            return Ok(Route::Remote(l, a));
         }
         if start.elapsed() > LEADER_WAIT {
             return Err(Status::unavailable("no leader known"));
@@ -229,6 +206,33 @@ fn forwarded<T>(req: T) -> Request<T> {
     r.metadata_mut()
         .insert(FORWARDED, tonic::metadata::MetadataValue::from_static("1"));
     r
+}
+
+/// Pipes a stream forwarded from `owner` through, giving up (with an "outcome unknown" item)
+/// once `owner` is no longer the leader (see [`crate::forward`]).
+fn pipe_watched(
+    node: NodeHandle,
+    owner: u64,
+    mut inner: tonic::codec::Streaming<ExecuteStreamResponse>,
+) -> ExecuteStream {
+    let (tx, rx) = tokio::sync::mpsc::channel(STREAM_MESSAGES_IN_FLIGHT);
+    tokio::spawn(async move {
+        loop {
+            // (item, whether the stream ends with it)
+            let (item, end) = match watch_owner(&node, owner, inner.message()).await {
+                Watched::Answered(Ok(Some(m))) => (Ok(m), false),
+                Watched::Answered(Ok(None)) => return,
+                Watched::Answered(Err(status)) => (Err(status), true),
+                Watched::OwnerLost(why) => {
+                    (Ok(error_item(outcome_unknown(owner, &why), node.id)), true)
+                }
+            };
+            if tx.send(item).await.is_err() || end {
+                return;
+            }
+        }
+    });
+    Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
 /// The SQL client API.
@@ -250,6 +254,40 @@ impl SqlService {
             next_session: AtomicU64::new(1),
             forwarder: Forwarder::default(),
         }
+    }
+
+    /// A session of this node. Once this node is not the leader its sessions are over (their
+    /// transactions can never commit): the session is dropped and the statement refused.
+    fn local_session(
+        &self,
+        session_id: u64,
+    ) -> Result<Arc<std::sync::Mutex<Session>>, Box<chronos_sql::Error>> {
+        if !self.node.is_leader() {
+            let known = self.sessions.lock().remove(&session_id).is_some();
+            let why = match self.node.leader().0 {
+                Some(l) => format!(
+                    "node {} is no longer the leader (node {l} is)",
+                    self.node.id
+                ),
+                None => format!("node {} is no longer the leader", self.node.id),
+            };
+            if known {
+                return Err(Box::new(session_lost(session_id, &why)));
+            }
+        }
+        self.sessions
+            .lock()
+            .get(&session_id)
+            .cloned()
+            .ok_or_else(|| {
+                Box::new(session_lost(
+                    session_id,
+                    &format!(
+                        "node {} does not know it (its node may have restarted)",
+                        self.node.id
+                    ),
+                ))
+            })
     }
 
     fn new_session_id(&self) -> u64 {
@@ -348,21 +386,30 @@ impl Sql for SqlService {
         req: Request<OpenSessionRequest>,
     ) -> Result<Response<OpenSessionResponse>, Status> {
         let fwd = req.metadata().contains_key(FORWARDED);
-        match route_to_leader(&self.node, fwd).await? {
-            Route::Remote(a) => {
-                self.forwarder
-                    .sql(&a)?
-                    .open_session(forwarded(req.into_inner()))
-                    .await
-            }
-            Route::Local => {
-                let mut sessions = self.sessions.lock();
-                if sessions.len() >= MAX_SESSIONS {
-                    return Err(Status::resource_exhausted("too many sessions"));
+        let r = req.into_inner();
+        let start = Instant::now();
+        loop {
+            match route_to_leader(&self.node, fwd).await? {
+                Route::Remote(leader, a) => {
+                    let mut client = self.forwarder.sql(&a)?;
+                    match watch_owner(&self.node, leader, client.open_session(forwarded(r))).await {
+                        Watched::Answered(resp) => return resp,
+                        // Opening a session has no effect worth keeping: try the new leader.
+                        Watched::OwnerLost(why) if start.elapsed() < LEADER_WAIT => {
+                            tracing::debug!("open session re-routed: {why}");
+                        }
+                        Watched::OwnerLost(why) => return Err(Status::unavailable(why)),
+                    }
                 }
-                let id = self.new_session_id();
-                sessions.insert(id, Arc::new(std::sync::Mutex::new(self.engine.session())));
-                Ok(Response::new(OpenSessionResponse { session_id: id }))
+                Route::Local => {
+                    let mut sessions = self.sessions.lock();
+                    if sessions.len() >= MAX_SESSIONS {
+                        return Err(Status::resource_exhausted("too many sessions"));
+                    }
+                    let id = self.new_session_id();
+                    sessions.insert(id, Arc::new(std::sync::Mutex::new(self.engine.session())));
+                    return Ok(Response::new(OpenSessionResponse { session_id: id }));
+                }
             }
         }
     }
@@ -373,9 +420,19 @@ impl Sql for SqlService {
     ) -> Result<Response<ExecuteResponse>, Status> {
         let fwd = req.metadata().contains_key(FORWARDED);
         let r = req.into_inner();
+        let id = self.node.id;
         if r.session_id == 0 {
             return match route_to_leader(&self.node, fwd).await? {
-                Route::Remote(a) => self.forwarder.sql(&a)?.execute(forwarded(r)).await,
+                Route::Remote(leader, a) => {
+                    let mut client = self.forwarder.sql(&a)?;
+                    match watch_owner(&self.node, leader, client.execute(forwarded(r))).await {
+                        Watched::Answered(resp) => resp,
+                        Watched::OwnerLost(why) => Ok(Response::new(error_response(
+                            outcome_unknown(leader, &why),
+                            id,
+                        ))),
+                    }
+                }
                 Route::Local => {
                     let session = Arc::new(std::sync::Mutex::new(self.engine.session()));
                     Ok(Response::new(self.run(session, r.sql).await?))
@@ -383,7 +440,7 @@ impl Sql for SqlService {
             };
         }
         let owner = r.session_id >> 48;
-        if owner != self.node.id {
+        if owner != id {
             if fwd {
                 return Err(Status::not_found("unknown session"));
             }
@@ -393,14 +450,25 @@ impl Sql for SqlService {
                     "session of unknown node {owner}"
                 )));
             };
-            return self.forwarder.sql(&a)?.execute(forwarded(r)).await;
+            if let Some(why) = check_owner_leads(&self.node, owner, LEADER_WAIT).await {
+                return Ok(Response::new(error_response(
+                    session_lost(r.session_id, &why),
+                    id,
+                )));
+            }
+            let mut client = self.forwarder.sql(&a)?;
+            return match watch_owner(&self.node, owner, client.execute(forwarded(r))).await {
+                Watched::Answered(resp) => resp,
+                Watched::OwnerLost(why) => Ok(Response::new(error_response(
+                    outcome_unknown(owner, &why),
+                    id,
+                ))),
+            };
         }
-        let session = self
-            .sessions
-            .lock()
-            .get(&r.session_id)
-            .cloned()
-            .ok_or_else(|| Status::not_found("unknown session (its node may have restarted)"))?;
+        let session = match self.local_session(r.session_id) {
+            Ok(s) => s,
+            Err(lost) => return Ok(Response::new(error_response(*lost, id))),
+        };
         Ok(Response::new(self.run(session, r.sql).await?))
     }
 
@@ -412,22 +480,26 @@ impl Sql for SqlService {
     ) -> Result<Response<ExecuteStream>, Status> {
         let fwd = req.metadata().contains_key(FORWARDED);
         let r = req.into_inner();
-        let pipe = |resp: Response<tonic::codec::Streaming<ExecuteStreamResponse>>| {
-            Response::new(Box::pin(resp.into_inner()) as ExecuteStream)
+        let id = self.node.id;
+        let one = |e: chronos_sql::Error| {
+            Response::new(Box::pin(tokio_stream::once(Ok(error_item(e, id)))) as ExecuteStream)
         };
-        if r.session_id == 0 {
-            return match route_to_leader(&self.node, fwd).await? {
-                Route::Remote(a) => Ok(pipe(
-                    self.forwarder.sql(&a)?.execute_stream(forwarded(r)).await?,
-                )),
+        let (owner, address) = if r.session_id == 0 {
+            match route_to_leader(&self.node, fwd).await? {
+                Route::Remote(leader, a) => (leader, a),
                 Route::Local => {
                     let session = Arc::new(std::sync::Mutex::new(self.engine.session()));
-                    Ok(Response::new(self.run_streaming(session, r.sql)))
+                    return Ok(Response::new(self.run_streaming(session, r.sql)));
                 }
-            };
-        }
-        let owner = r.session_id >> 48;
-        if owner != self.node.id {
+            }
+        } else {
+            let owner = r.session_id >> 48;
+            if owner == id {
+                return Ok(match self.local_session(r.session_id) {
+                    Ok(session) => Response::new(self.run_streaming(session, r.sql)),
+                    Err(lost) => one(*lost),
+                });
+            }
             if fwd {
                 return Err(Status::not_found("unknown session"));
             }
@@ -437,17 +509,20 @@ impl Sql for SqlService {
                     "session of unknown node {owner}"
                 )));
             };
-            return Ok(pipe(
-                self.forwarder.sql(&a)?.execute_stream(forwarded(r)).await?,
-            ));
+            if let Some(why) = check_owner_leads(&self.node, owner, LEADER_WAIT).await {
+                return Ok(one(session_lost(r.session_id, &why)));
+            }
+            (owner, a)
+        };
+        let mut client = self.forwarder.sql(&address)?;
+        match watch_owner(&self.node, owner, client.execute_stream(forwarded(r))).await {
+            Watched::Answered(resp) => Ok(Response::new(pipe_watched(
+                self.node.clone(),
+                owner,
+                resp?.into_inner(),
+            ))),
+            Watched::OwnerLost(why) => Ok(one(outcome_unknown(owner, &why))),
         }
-        let session = self
-            .sessions
-            .lock()
-            .get(&r.session_id)
-            .cloned()
-            .ok_or_else(|| Status::not_found("unknown session (its node may have restarted)"))?;
-        Ok(Response::new(self.run_streaming(session, r.sql)))
     }
 
     async fn close_session(
@@ -593,7 +668,7 @@ impl Admin for AdminService {
                 "add-node needs an id and HOST:PORT",
             ));
         }
-        if let Route::Remote(a) = route_to_leader(&self.node, fwd).await? {
+        if let Route::Remote(_, a) = route_to_leader(&self.node, fwd).await? {
             return self.admin_client(&a)?.add_node(forwarded(r)).await;
         }
         let (id, address) = (r.id, r.address.clone());
@@ -631,7 +706,7 @@ impl Admin for AdminService {
     ) -> Result<Response<AdminResponse>, Status> {
         let fwd = req.metadata().contains_key(FORWARDED);
         let r = req.into_inner();
-        if let Route::Remote(a) = route_to_leader(&self.node, fwd).await? {
+        if let Route::Remote(_, a) = route_to_leader(&self.node, fwd).await? {
             return self.admin_client(&a)?.remove_node(forwarded(r)).await;
         }
         let id = r.id;
@@ -647,7 +722,7 @@ impl Admin for AdminService {
     ) -> Result<Response<AdminResponse>, Status> {
         let fwd = req.metadata().contains_key(FORWARDED);
         let r = req.into_inner();
-        if let Route::Remote(a) = route_to_leader(&self.node, fwd).await? {
+        if let Route::Remote(_, a) = route_to_leader(&self.node, fwd).await? {
             return self.admin_client(&a)?.transfer_leader(forwarded(r)).await;
         }
         let to = r.to;

@@ -95,22 +95,36 @@ impl Command {
     }
 }
 
-/// Applies one transaction batch. Deterministic: every replica reaches the same verdict. A batch
-/// whose commit timestamp is not above the last applied one (proposed by a deposed leader, or a
-/// replay after restart of an entry already in the store) is refused like a conflict, and makes
-/// no change.
-pub fn apply_txn(store: &MvccStore, batch: &KvBatch) -> Result<CommitVerdict> {
-    if batch.commit_ts <= store.last_commit_ts() {
-        return Ok(CommitVerdict::Conflict {
-            key: b"<commit timestamp order>".to_vec(),
+/// What applying one transaction entry did, the same on every replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Committed at this timestamp.
+    Committed(Timestamp),
+    /// A write-write conflict with a transaction committed after this one's snapshot.
+    Conflict { key: Vec<u8> },
+    /// Refused without a conflict, and without any change: its commit timestamp is not above the
+    /// last applied one (proposed by a deposed leader, or a replay of an entry already in the
+    /// store), or the batch is malformed. Not a conflict: no key is involved.
+    Refused { reason: String },
+}
+
+/// Applies one transaction batch. Deterministic: every replica reaches the same verdict.
+pub fn apply_txn(store: &MvccStore, batch: &KvBatch) -> Result<Applied> {
+    let last = store.last_commit_ts();
+    if batch.commit_ts <= last {
+        return Ok(Applied::Refused {
+            reason: format!(
+                "commit timestamp {:?} is not above the last applied {:?} (proposed by a \
+                 leader that was deposed)",
+                batch.commit_ts, last
+            ),
         });
     }
     match store.apply(batch) {
-        Ok(v) => Ok(v),
+        Ok(CommitVerdict::Committed(ts)) => Ok(Applied::Committed(ts)),
+        Ok(CommitVerdict::Conflict { key }) => Ok(Applied::Conflict { key }),
         // Malformed batches (read_ts >= commit_ts) are deterministic refusals too.
-        Err(chronos_kv::Error::InvalidArgument(m)) => Ok(CommitVerdict::Conflict {
-            key: m.into_bytes(),
-        }),
+        Err(chronos_kv::Error::InvalidArgument(m)) => Ok(Applied::Refused { reason: m }),
         Err(e) => Err(e.into()),
     }
 }
@@ -460,5 +474,36 @@ mod tests {
         fn now_millis(&self) -> u64 {
             0
         }
+    }
+
+    /// Before: an out-of-order batch came back as a conflict on the fake key
+    /// "<commit timestamp order>". It is a refusal without a key, and no change.
+    #[test]
+    fn an_out_of_order_batch_is_refused_not_a_conflict() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path().join("a"), chronos_kv::Options::default()).unwrap();
+        let store = MvccStore::open(
+            db,
+            chronos_kv::mvcc::HybridClock::new(std::sync::Arc::new(ZeroClock)),
+            chronos_kv::mvcc::MvccOptions::default(),
+        )
+        .unwrap();
+        let batch = |read, commit, v: &[u8]| KvBatch {
+            read_ts: Timestamp::new(read, 0),
+            commit_ts: Timestamp::new(commit, 0),
+            writes: vec![(b"k".to_vec(), Some(v.to_vec()))],
+        };
+        assert_eq!(
+            apply_txn(&store, &batch(1, 5, b"a")).unwrap(),
+            Applied::Committed(Timestamp::new(5, 0))
+        );
+        assert!(matches!(
+            apply_txn(&store, &batch(5, 4, b"b")).unwrap(),
+            Applied::Refused { .. }
+        ));
+        assert!(matches!(
+            apply_txn(&store, &batch(1, 6, b"c")).unwrap(),
+            Applied::Conflict { .. }
+        ));
     }
 }

@@ -92,14 +92,59 @@ impl WallClock for SystemClock {
 /// How a transaction's writes become durable: applied to the local store, or replicated (a
 /// cluster node proposes the batch through Raft and returns once it is applied).
 pub trait CommitPath: Send + Sync + std::fmt::Debug {
-    /// Commits a write set read at `read_ts`; returns the commit timestamp. A write-write
-    /// conflict is `chronos_kv::Error::Conflict`.
-    fn commit(&self, read_ts: Timestamp, writes: Vec<Write>) -> chronos_kv::Result<Timestamp>;
+    /// Commits a write set read at `read_ts`; returns the commit timestamp.
+    fn commit(&self, read_ts: Timestamp, writes: Vec<Write>) -> Result<Timestamp, CommitError>;
 
     /// Runs before a transaction takes its snapshot, so that it sees every write acknowledged
-    /// before it began (a replicated node confirms its leadership here: ReadIndex).
-    fn before_snapshot(&self) -> chronos_kv::Result<()> {
+    /// before it began (a replicated node confirms its leadership here: ReadIndex). Nothing has
+    /// been written when this fails, so its errors are never [`CommitError::Unknown`].
+    fn before_snapshot(&self) -> Result<(), CommitError> {
         Ok(())
+    }
+}
+
+/// Why a commit did not (certainly) happen. The four answers mean different things to a client
+/// and keep their meaning across every hop to it: the first two are definite (nothing was
+/// written; retrying the transaction is safe), `Unknown` is not.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// A write-write conflict with a transaction that committed first (SQLSTATE 40001).
+    #[error("write-write conflict on key {key}")]
+    Conflict { key: String },
+    /// Provably not committed for another reason: the proposal never reached the replicated
+    /// log (this node is not the leader), or the log refused it deterministically (SQLSTATE
+    /// 40001: retrying the transaction is safe).
+    #[error("not committed: {reason}")]
+    NotCommitted { reason: String },
+    /// The commit may or may not have happened (a proposal in the log when leadership changed,
+    /// a timeout waiting for it): SQLSTATE 58030; the client must check before retrying.
+    #[error("outcome unknown: {reason}")]
+    Unknown { reason: String },
+    /// The storage failed.
+    #[error(transparent)]
+    Fatal(#[from] chronos_kv::Error),
+}
+
+impl From<CommitError> for Error {
+    fn from(e: CommitError) -> Error {
+        match e {
+            CommitError::Conflict { key } => Error::new(
+                SqlState::SerializationFailure,
+                "could not serialize access due to a concurrent update; retry the transaction",
+            )
+            .with_detail(format!("write-write conflict on key {key}")),
+            CommitError::NotCommitted { reason } => Error::new(
+                SqlState::SerializationFailure,
+                "the transaction was not committed (nothing was written); retry the transaction",
+            )
+            .with_detail(reason),
+            CommitError::Unknown { reason } => Error::new(
+                SqlState::IoError,
+                "the outcome of the commit is unknown: it may or may not have been applied",
+            )
+            .with_detail(reason),
+            CommitError::Fatal(e) => commit_error(e),
+        }
     }
 }
 
@@ -110,8 +155,13 @@ pub struct LocalCommit {
 }
 
 impl CommitPath for LocalCommit {
-    fn commit(&self, read_ts: Timestamp, writes: Vec<Write>) -> chronos_kv::Result<Timestamp> {
-        self.store.commit_writes(read_ts, writes)
+    fn commit(&self, read_ts: Timestamp, writes: Vec<Write>) -> Result<Timestamp, CommitError> {
+        self.store
+            .commit_writes(read_ts, writes)
+            .map_err(|e| match e {
+                chronos_kv::Error::Conflict { key } => CommitError::Conflict { key },
+                e => CommitError::Fatal(e),
+            })
     }
 }
 
@@ -574,10 +624,7 @@ impl Session {
             return Ok(());
         }
         let (read_ts, writes) = txn.into_write_set();
-        self.engine
-            .commit_path
-            .commit(read_ts, writes)
-            .map_err(commit_error)?;
+        self.engine.commit_path.commit(read_ts, writes)?;
         Ok(())
     }
 

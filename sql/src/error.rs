@@ -67,19 +67,27 @@ sql_states! {
     QueryCanceled => "57014",
     DataCorrupted => "XX001",
     IoError => "58030",
+    ConnectionFailure => "08006",
     Internal => "XX000",
 }
 
-/// A SQL error: what went wrong, with the SQLSTATE a client can branch on.
+/// A SQL error: what went wrong, with the SQLSTATE a client can branch on, and optionally a
+/// detail line (PostgreSQL's DETAIL: the conflicting key, why a commit was not replicated).
+/// All three travel unchanged through a cluster node to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct Error {
     pub state: SqlState,
     pub message: String,
+    pub detail: Option<String>,
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (SQLSTATE {})", self.message, self.state.code())
+        write!(f, "{} (SQLSTATE {})", self.message, self.state.code())?;
+        if let Some(d) = &self.detail {
+            write!(f, "\nDETAIL: {d}")?;
+        }
+        Ok(())
     }
 }
 
@@ -90,7 +98,14 @@ impl Error {
         Error {
             state,
             message: message.into(),
+            detail: None,
         }
+    }
+
+    /// The same error with a DETAIL line.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 
     pub fn unsupported(what: impl fmt::Display) -> Self {
