@@ -70,7 +70,7 @@ fn leaf() -> impl Strategy<Value = Value> {
         ]
         .prop_map(|f| Value::Float(f.to_bits())),
         "[a-z]{0,3}".prop_map(Value::Str),
-        prop::sample::select(vec!["r", "w", "append", "x", "y", "read", "cas"]).prop_map(|s| kw(s)),
+        prop::sample::select(vec!["r", "w", "append", "x", "y", "read", "cas"]).prop_map(kw),
         Just(Value::Symbol("sym".into())),
         any::<char>().prop_map(Value::Char),
     ]
@@ -129,7 +129,7 @@ fn op_value() -> impl Strategy<Value = Value> {
 /// One operation map; every field may be missing or of the wrong type.
 fn op() -> impl Strategy<Value = Value> {
     let ty = prop_oneof![
-        8 => prop::sample::select(vec!["invoke", "ok", "fail", "info"]).prop_map(|s| kw(s)),
+        8 => prop::sample::select(vec!["invoke", "ok", "fail", "info"]).prop_map(kw),
         1 => leaf(),
     ];
     let process = prop_oneof![
@@ -141,7 +141,7 @@ fn op() -> impl Strategy<Value = Value> {
         6 => prop::sample::select(vec![
             "txn", "read", "write", "cas", "get", "put", "append", "transfer"
         ])
-        .prop_map(|s| kw(s)),
+        .prop_map(kw),
         1 => leaf(),
     ];
     let key = prop_oneof![(0i64..3).prop_map(Value::Int), leaf()];

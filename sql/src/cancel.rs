@@ -154,6 +154,7 @@ impl StatementLimits {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use std::sync::Mutex;
 

@@ -291,7 +291,7 @@ pub fn format_statement_timeout(timeout: Duration) -> String {
         ("min", 60_000),
         ("s", 1000),
     ] {
-        if ms % unit_ms == 0 {
+        if ms.is_multiple_of(unit_ms) {
             return format!("{}{unit}", ms / unit_ms);
         }
     }
@@ -299,6 +299,7 @@ pub fn format_statement_timeout(timeout: Duration) -> String {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests")]
 mod tests {
     use super::*;
 

@@ -52,51 +52,103 @@ fn create_tables(target: &[&str]) {
     }
 }
 
-/// A one-node cluster (`chronos start`), killed when dropped.
-struct Node {
-    child: Child,
-    address: String,
+fn free_address() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// A cluster of `chronos start` processes, killed when dropped.
+struct Cluster {
+    children: Vec<Child>,
+    addresses: Vec<String>,
     _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start(nodes: usize, extra: &[&str]) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let addresses: Vec<String> = (0..nodes).map(|_| free_address()).collect();
+        let mut children = Vec::new();
+        for (i, address) in addresses.iter().enumerate() {
+            let mut cmd = chronos();
+            cmd.args(["start", "--id", &(i + 1).to_string(), "--listen", address])
+                .arg("--data-dir")
+                .arg(dir.path().join(format!("node{}", i + 1)))
+                .args(extra)
+                .stdout(Stdio::null());
+            for (j, peer) in addresses.iter().enumerate() {
+                if j != i {
+                    cmd.args(["--peer", &format!("{}={peer}", j + 1)]);
+                }
+            }
+            children.push(cmd.spawn().unwrap());
+        }
+        let cluster = Cluster {
+            children,
+            addresses,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for i in 0..nodes {
+            while !sql(&cluster.target(i), "SELECT 1").status.success() {
+                assert!(Instant::now() < deadline, "node {} did not come up", i + 1);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        cluster
+    }
+
+    fn target(&self, i: usize) -> [&str; 2] {
+        ["--host", &self.addresses[i]]
+    }
+
+    /// A node that is not the leader, by `chronos status`.
+    fn follower(&self) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            for (i, address) in self.addresses.iter().enumerate() {
+                let out = chronos()
+                    .args(["status", "--host", address])
+                    .output()
+                    .unwrap();
+                if String::from_utf8_lossy(&out.stdout).contains("role=follower") {
+                    return i;
+                }
+            }
+            assert!(Instant::now() < deadline, "no follower found");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A one-node cluster.
+struct Node {
+    cluster: Cluster,
+    address: String,
 }
 
 impl Node {
     fn start(extra: &[&str]) -> Node {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let address = format!("127.0.0.1:{port}");
-        let child = chronos()
-            .args(["start", "--id", "1", "--listen", &address, "--data-dir"])
-            .arg(dir.path().join("node"))
-            .args(extra)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let node = Node {
-            child,
-            address,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !sql(&node.target(), "SELECT 1").status.success() {
-            assert!(Instant::now() < deadline, "the node did not come up");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        node
+        let cluster = Cluster::start(1, extra);
+        let address = cluster.addresses[0].clone();
+        Node { cluster, address }
     }
 
     fn target(&self) -> [&str; 2] {
-        ["--host", &self.address]
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.cluster.target(0)
     }
 }
 
@@ -302,6 +354,19 @@ fn ctrl_c_in_the_shell_on_a_cluster_node() {
     let start = Instant::now();
     assert!(sql_ok(&target, "SELECT count(*) FROM a").contains("4000"));
     assert!(start.elapsed() < CANCEL_BOUND);
+}
+
+/// Through a follower, which forwards the session's statements to the leader: the dropped
+/// stream reaches the leader, which cancels. (Had it not, the join would complete, the block
+/// would not be aborted, and `SELECT 1` would answer 1.)
+#[test]
+fn ctrl_c_in_the_shell_on_a_follower() {
+    let cluster = Cluster::start(3, &[]);
+    let follower = cluster.follower();
+    let target = cluster.target(follower);
+    create_tables(&target);
+    let home = tempfile::tempdir().unwrap();
+    ctrl_c_cancels_the_statement_and_keeps_the_shell(&target, home.path());
 }
 
 /// Output to a pipe whose reader is gone (`chronos … | head`): a quiet exit, never a panic.
