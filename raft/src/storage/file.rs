@@ -755,21 +755,34 @@ mod tests {
         let mut s = FileStorage::open(&d.0, 300).unwrap();
         s.append(&(1..=20).map(|i| ent(i, 1)).collect::<Vec<_>>())
             .unwrap();
+        // A new leader's suffix rewrites 10..: the stale term-1 entries stay in older segments.
+        s.append(&(10..=30).map(|i| ent(i, 2)).collect::<Vec<_>>())
+            .unwrap();
         s.sync().unwrap();
-        assert!(s.segment_count() >= 3);
-        let older = s.segments[1].path.clone();
+        let want = indexes(&s);
+        let older: Vec<PathBuf> = s.segments[..s.segments.len() - 1]
+            .iter()
+            .map(|seg| seg.path.clone())
+            .collect();
+        assert!(older.len() >= 3);
         drop(s);
-        let buf = fs::read(&older).unwrap();
-        let offsets = record_offsets(&buf);
-        for &cut in &offsets[1..] {
-            fs::write(&older, &buf[..cut]).unwrap();
-            match FileStorage::open(&d.0, 300) {
-                Err(Error::Corruption { path, .. }) => assert_eq!(path, older),
-                other => panic!("cut at {cut}: expected corruption, got {other:?}"),
+        for path in &older {
+            let buf = fs::read(path).unwrap();
+            for &cut in &record_offsets(&buf)[1..] {
+                fs::write(path, &buf[..cut]).unwrap();
+                match FileStorage::open(&d.0, 300) {
+                    Err(Error::Corruption { path: p, .. }) => assert_eq!(&p, path),
+                    Ok(s) => panic!(
+                        "{} cut at {cut} opened with {:?}",
+                        path.display(),
+                        indexes(&s)
+                    ),
+                    Err(e) => panic!("unexpected {e}"),
+                }
             }
+            fs::write(path, &buf).unwrap();
         }
-        fs::write(&older, &buf).unwrap();
-        assert_eq!(indexes(&FileStorage::open(&d.0, 300).unwrap()).len(), 20);
+        assert_eq!(indexes(&FileStorage::open(&d.0, 300).unwrap()), want);
     }
 
     /// A crash after a segment's seal was synced but before the next segment existed: the
