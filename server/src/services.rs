@@ -194,8 +194,13 @@ async fn route_to_leader(node: &NodeHandle, forwarded: bool) -> Result<Route, St
             }
             return Ok(Route::Remote(l, a));
         }
-        if start.elapsed() > LEADER_WAIT {
-            return Err(Status::unavailable("no leader known"));
+        // A healthy majority elects a leader within an election timeout or two; a node that
+        // knows none for longer is likely cut off, and its client is better served elsewhere.
+        if start.elapsed() > (2 * node.election_timeout).min(LEADER_WAIT) {
+            return Err(Status::unavailable(format!(
+                "node {} knows no leader (it may be partitioned from the majority)",
+                node.id
+            )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -383,6 +388,15 @@ impl Sql for SqlService {
                 Route::Remote(leader, a) => {
                     let mut client = self.forwarder.sql(&a)?;
                     match watch_owner(&self.node, leader, client.open_session(forwarded(r))).await {
+                        // The leader could not be reached (a cut link): it is probably being
+                        // replaced, and opening a session is safe to retry.
+                        Watched::Answered(Err(status))
+                            if status.code() == tonic::Code::Unavailable
+                                && start.elapsed() < LEADER_WAIT =>
+                        {
+                            tracing::debug!("open session re-routed: {status}");
+                            tokio::time::sleep(crate::forward::WATCH_INTERVAL).await;
+                        }
                         Watched::Answered(resp) => return resp,
                         // Opening a session has no effect worth keeping: try the new leader.
                         Watched::OwnerLost(why) if start.elapsed() < LEADER_WAIT => {
