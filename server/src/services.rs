@@ -175,6 +175,13 @@ enum Route {
     Remote(u64, String),
 }
 
+/// How long a request waits for this node to know a leader: a healthy majority elects one
+/// within an election timeout or two, so a node that knows none for longer is likely cut off and
+/// its client is better served elsewhere.
+fn leader_wait(node: &NodeHandle) -> Duration {
+    (2 * node.election_timeout).min(LEADER_WAIT)
+}
+
 /// Finds the leader (waiting a little for an election), or refuses a forwarded request.
 async fn route_to_leader(node: &NodeHandle, forwarded: bool) -> Result<Route, Status> {
     let start = Instant::now();
@@ -194,9 +201,7 @@ async fn route_to_leader(node: &NodeHandle, forwarded: bool) -> Result<Route, St
             }
             return Ok(Route::Remote(l, a));
         }
-        // A healthy majority elects a leader within an election timeout or two; a node that
-        // knows none for longer is likely cut off, and its client is better served elsewhere.
-        if start.elapsed() > (2 * node.election_timeout).min(LEADER_WAIT) {
+        if start.elapsed() > leader_wait(node) {
             return Err(Status::unavailable(format!(
                 "node {} knows no leader (it may be partitioned from the majority)",
                 node.id
@@ -454,7 +459,7 @@ impl Sql for SqlService {
                     "session of unknown node {owner}"
                 )));
             };
-            if let Some(why) = check_owner_leads(&self.node, owner, LEADER_WAIT).await {
+            if let Some(why) = check_owner_leads(&self.node, owner, leader_wait(&self.node)).await {
                 return Ok(Response::new(error_response(
                     session_lost(r.session_id, &why),
                     id,
@@ -513,7 +518,7 @@ impl Sql for SqlService {
                     "session of unknown node {owner}"
                 )));
             };
-            if let Some(why) = check_owner_leads(&self.node, owner, LEADER_WAIT).await {
+            if let Some(why) = check_owner_leads(&self.node, owner, leader_wait(&self.node)).await {
                 return Ok(one(session_lost(r.session_id, &why)));
             }
             (owner, a)
