@@ -180,9 +180,10 @@ fn time_of(line: &str) -> Option<i64> {
         .ok()
 }
 
-/// The longest time without an acknowledged operation on any client, ignoring gaps that
-/// overlap a window of one of the `excluded` faults. Returns (gap ns, from ns).
-fn longest_gap_outside(history: &str, excluded: &[&str]) -> (i64, i64) {
+/// The longest time without an acknowledged operation on any client during the run's first
+/// `run_ns` (the final reads after it are not part of the workload), ignoring gaps that overlap
+/// a window of one of the `excluded` faults. Returns (gap ns, from ns).
+fn longest_gap_outside(history: &str, excluded: &[&str], run_ns: i64) -> (i64, i64) {
     let kills: Vec<(i64, i64)> = fault_windows(history)
         .into_iter()
         .filter(|(_, _, f)| excluded.contains(&f.as_str()))
@@ -192,6 +193,7 @@ fn longest_gap_outside(history: &str, excluded: &[&str]) -> (i64, i64) {
         .lines()
         .filter(|l| l.contains(":type :ok") && !l.contains(":process :nemesis"))
         .filter_map(time_of)
+        .filter(|t| *t < run_ns)
         .collect();
     oks.sort_unstable();
     oks.windows(2)
@@ -232,8 +234,9 @@ fn soak(workload: &str, seed: u64) {
         "expected every fault at least once: {windows:?}"
     );
     let secs_of = |ns: i64| ns as f64 / 1e9;
-    let (gap, from) = longest_gap_outside(&history, &["killed", "isolated"]);
-    let (gap_partition, from_partition) = longest_gap_outside(&history, &["killed"]);
+    let run_ns = i64::try_from(secs).unwrap_or(i64::MAX / 1_000_000_000) * 1_000_000_000;
+    let (gap, from) = longest_gap_outside(&history, &["killed", "isolated"], run_ns);
+    let (gap_partition, from_partition) = longest_gap_outside(&history, &["killed"], run_ns);
     eprintln!(
         "{workload} soak {secs} s: {} fault windows; longest gap between acknowledged ops \
          outside kill and partition windows: {:.3} s at {:.3} s; including partitions: \
