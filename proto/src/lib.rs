@@ -23,7 +23,8 @@
 //!
 //! # Not implemented
 //! - Rows are returned whole in one response, not streamed.
-//! - No fuzz target for the decoders yet (prost decoding is itself fallible).
+//! - The decoders and the server's conversions are fuzzed by `server/tests/wire_fuzz.rs`
+//!   (proptest; `CHRONOS_FUZZ_CASES`), not by a coverage-guided fuzzer (no nightly toolchain).
 
 /// Largest encoded Raft message batch accepted or sent (appends are bounded by the Raft config's
 /// `max_msg_bytes`, snapshot chunks by `snapshot_chunk_bytes`; this leaves ample headroom).

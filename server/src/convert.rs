@@ -47,6 +47,10 @@ fn membership_from_pb(m: pb::Membership) -> Result<Membership> {
             "membership: overlapping voters and learners, or node 0",
         ));
     }
+    // No cluster has zero voters: such a membership could never commit again.
+    if out.voters.is_empty() {
+        return Err(malformed("membership without voters"));
+    }
     Ok(out)
 }
 
@@ -302,10 +306,18 @@ pub fn message_from_pb(m: pb::Message) -> Result<Message> {
         },
         Body::TimeoutNow(_) => MessageBody::TimeoutNow,
         Body::Propose(p) => MessageBody::Propose {
+            // A follower forwards application data only: membership changes are proposed at
+            // the leader itself, and bootstrap entries exist only at index 1. A forwarded
+            // bootstrap or conf change would let any peer rewrite the membership.
             payloads: p
                 .payloads
                 .into_iter()
-                .map(payload_from_pb)
+                .map(|p| match payload_from_pb(p)? {
+                    normal @ EntryPayload::Normal(_) => Ok(normal),
+                    _ => Err(malformed(
+                        "a forwarded proposal carries only application data",
+                    )),
+                })
                 .collect::<Result<Vec<_>>>()?,
         },
         Body::ReadIndex(r) => MessageBody::ReadIndex { ctx: r.ctx },
@@ -470,7 +482,7 @@ mod tests {
             },
             MessageBody::TimeoutNow,
             MessageBody::Propose {
-                payloads: vec![EntryPayload::Empty],
+                payloads: vec![EntryPayload::Normal(b"p".to_vec())],
             },
         ];
         for body in bodies {
@@ -562,5 +574,45 @@ mod tests {
             })),
         };
         assert!(message_from_pb(at_limit).is_ok());
+    }
+
+    /// Found by the wire fuzzer after ~15 minutes: a peer's forwarded `Propose` carrying a
+    /// bootstrap membership with no voters was appended and committed by the leader, after
+    /// which the cluster could never commit again.
+    #[test]
+    fn forwarded_proposals_carry_only_application_data() {
+        use pb::entry_payload::Kind;
+        let propose = |kind: Kind| pb::Message {
+            from: 3,
+            to: 1,
+            term: 2,
+            body: Some(pb::message::Body::Propose(pb::Propose {
+                payloads: vec![pb::EntryPayload { kind: Some(kind) }],
+            })),
+        };
+        let no_voters = Kind::Bootstrap(pb::Membership {
+            voters: vec![],
+            learners: vec![3],
+        });
+        assert!(matches!(
+            message_from_pb(propose(no_voters)),
+            Err(Error::Malformed(_))
+        ));
+        let add = Kind::ConfChange(pb::ConfChange {
+            kind: pb::conf_change::Kind::AddVoter as i32,
+            node: 4,
+        });
+        assert!(matches!(
+            message_from_pb(propose(add)),
+            Err(Error::Malformed(_))
+        ));
+        assert!(message_from_pb(propose(Kind::Normal(b"x".to_vec()))).is_ok());
+        assert!(
+            membership_from_pb(pb::Membership {
+                voters: vec![],
+                learners: vec![]
+            })
+            .is_err()
+        );
     }
 }

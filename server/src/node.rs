@@ -554,6 +554,16 @@ impl Driver {
                     for (_, w) in self.reads_unconfirmed.drain() {
                         let _ = w.reply.send(Err(Error::NotLeader { leader: ss.leader }));
                     }
+                    // Pending commits may or may not be committed by the next leader: say so
+                    // now rather than at their deadline, so that clients move on at once.
+                    for (_, w) in self.commits.drain() {
+                        let _ = w.reply.send(Err(CommitError::Unknown {
+                            reason: format!(
+                                "node {} lost leadership while the commit was pending",
+                                self.cfg.id
+                            ),
+                        }));
+                    }
                 }
             }
             // Keep the clock past every transaction in the log, so that as a new leader it

@@ -175,6 +175,13 @@ enum Route {
     Remote(u64, String),
 }
 
+/// How long a request waits for this node to know a leader: a healthy majority elects one
+/// within an election timeout or two, so a node that knows none for longer is likely cut off and
+/// its client is better served elsewhere.
+fn leader_wait(node: &NodeHandle) -> Duration {
+    (2 * node.election_timeout).min(LEADER_WAIT)
+}
+
 /// Finds the leader (waiting a little for an election), or refuses a forwarded request.
 async fn route_to_leader(node: &NodeHandle, forwarded: bool) -> Result<Route, Status> {
     let start = Instant::now();
@@ -194,8 +201,11 @@ async fn route_to_leader(node: &NodeHandle, forwarded: bool) -> Result<Route, St
             }
             return Ok(Route::Remote(l, a));
         }
-        if start.elapsed() > LEADER_WAIT {
-            return Err(Status::unavailable("no leader known"));
+        if start.elapsed() > leader_wait(node) {
+            return Err(Status::unavailable(format!(
+                "node {} knows no leader (it may be partitioned from the majority)",
+                node.id
+            )));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -393,6 +403,15 @@ impl Sql for SqlService {
                 Route::Remote(leader, a) => {
                     let mut client = self.forwarder.sql(&a)?;
                     match watch_owner(&self.node, leader, client.open_session(forwarded(r))).await {
+                        // The leader could not be reached (a cut link): it is probably being
+                        // replaced, and opening a session is safe to retry.
+                        Watched::Answered(Err(status))
+                            if status.code() == tonic::Code::Unavailable
+                                && start.elapsed() < LEADER_WAIT =>
+                        {
+                            tracing::debug!("open session re-routed: {status}");
+                            tokio::time::sleep(crate::forward::WATCH_INTERVAL).await;
+                        }
                         Watched::Answered(resp) => return resp,
                         // Opening a session has no effect worth keeping: try the new leader.
                         Watched::OwnerLost(why) if start.elapsed() < LEADER_WAIT => {
@@ -450,7 +469,7 @@ impl Sql for SqlService {
                     "session of unknown node {owner}"
                 )));
             };
-            if let Some(why) = check_owner_leads(&self.node, owner, LEADER_WAIT).await {
+            if let Some(why) = check_owner_leads(&self.node, owner, leader_wait(&self.node)).await {
                 return Ok(Response::new(error_response(
                     session_lost(r.session_id, &why),
                     id,
@@ -509,7 +528,7 @@ impl Sql for SqlService {
                     "session of unknown node {owner}"
                 )));
             };
-            if let Some(why) = check_owner_leads(&self.node, owner, LEADER_WAIT).await {
+            if let Some(why) = check_owner_leads(&self.node, owner, leader_wait(&self.node)).await {
                 return Ok(one(session_lost(r.session_id, &why)));
             }
             (owner, a)

@@ -10,9 +10,9 @@
 //! XX000, XX001) are [`ClientError::Indeterminate`]; every other SQLSTATE (40001, 23505, 25P02,
 //! ...) is [`ClientError::Definite`].
 //!
-//! Note: [`chronos_server::Client`] keeps only the SQLSTATEs clients branch on and reports the
-//! others as XX000 (internal), so a rare definite error outside that list is recorded as
-//! indeterminate: conservative for the checkers, never wrong.
+//! SQLSTATEs arrive unchanged from the node that raised them ([`chronos_server::Client`] maps
+//! every code back); 08006 ("session lost": its node no longer leads, the statement did not
+//! run) is definite, like 40001.
 
 use std::sync::Arc;
 use std::time::Duration;
