@@ -2,10 +2,12 @@
 //!
 //! `println!` panics when its stream is a pipe whose reader has gone (`chronos status | head`,
 //! `chronos check history … | head`). Every line the binary prints goes through the macros
-//! here instead: a closed pipe ends the process quietly with status 0 — the reader has taken
-//! what it wanted, as ripgrep and friends treat it — and any other write error (a full disk
-//! behind a redirection) ends it with status 1 after trying to say why on stderr. Errors that
-//! reach `main` as `anyhow` errors get the same treatment there ([`is_broken_pipe`]).
+//! here instead. On stdout, a closed pipe ends the process quietly with status 0 — the reader
+//! has taken what it wanted, as ripgrep and friends treat it — and any other write error (a
+//! full disk behind a redirection) ends it with status 1 after trying to say why on stderr.
+//! Errors that reach `main` as `anyhow` errors get the same treatment there
+//! ([`is_broken_pipe`]). On stderr a failed write is dropped: diagnostics nobody can read must
+//! not change what the command does or the status it ends with.
 //!
 //! Ending the process skips destructors. That is safe here because durability never depends on
 //! them: a commit is durable when it returns, and an open transaction is rolled back on the next
@@ -20,17 +22,17 @@ pub enum Stream {
     Stderr,
 }
 
-/// Writes `args` to `stream`, ending the process as the module doc says when that fails.
+/// Writes `args` to `stream`, as the module doc says for when that fails.
 pub fn write_or_exit(stream: Stream, args: std::fmt::Arguments<'_>) {
-    let result = match stream {
+    match stream {
         Stream::Stdout => {
             let mut out = io::stdout().lock();
-            out.write_fmt(args).and_then(|()| out.flush())
+            if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+                exit_after_write_error(&e);
+            }
         }
-        Stream::Stderr => io::stderr().lock().write_fmt(args),
-    };
-    if let Err(e) = result {
-        exit_after_write_error(&e);
+        // Nowhere left to report it.
+        Stream::Stderr => drop(io::stderr().lock().write_fmt(args)),
     }
 }
 

@@ -430,4 +430,20 @@ fn a_closed_output_pipe_ends_commands_quietly() {
         assert!(stderr.is_empty(), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
+    // A closed stderr loses the message but not the status: the checker's "unreadable" is 2.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let missing = dir.path().join("missing.edn");
+    let out = chronos()
+        .args([
+            "check",
+            "history",
+            missing.to_str().unwrap(),
+            "--workload",
+            "bank",
+        ])
+        .stderr(writer)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
