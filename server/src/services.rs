@@ -348,9 +348,10 @@ impl SqlService {
                 return;
             };
             let cancel = s.cancel_handle();
-            let receiver = tx.clone();
+            let to_client = tx.clone();
             let watcher = runtime.spawn(async move {
-                receiver.closed().await;
+                // Resolves when the response stream (the channel's receiver) is dropped.
+                to_client.closed().await;
                 cancel.cancel();
             });
             let mut batch = Vec::new();
