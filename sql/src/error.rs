@@ -64,6 +64,7 @@ sql_states! {
     ProgramLimitExceeded => "54000",
     OutOfMemory => "53200",
     StatementTooComplex => "54001",
+    ObjectInUse => "55006",
     QueryCanceled => "57014",
     DataCorrupted => "XX001",
     IoError => "58030",
@@ -143,7 +144,8 @@ impl From<chronos_kv::Error> for Error {
             Kv::TimestampOutOfRange { .. } | Kv::InvalidArgument(_) => {
                 SqlState::InvalidParameterValue
             }
-            Kv::Corruption { .. } => SqlState::DataCorrupted,
+            Kv::Corruption { .. } | Kv::MissingCurrent { .. } => SqlState::DataCorrupted,
+            Kv::Locked { .. } => SqlState::ObjectInUse,
             Kv::Io { .. } => SqlState::IoError,
             _ => SqlState::Internal,
         };

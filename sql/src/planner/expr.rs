@@ -39,7 +39,10 @@ pub fn literal(v: &ast::Value) -> Result<Value> {
         },
         ast::Value::SingleQuotedString(s)
         | ast::Value::EscapedStringLiteral(s)
-        | ast::Value::NationalStringLiteral(s) => Value::Text(s.clone()),
+        | ast::Value::NationalStringLiteral(s)
+        | ast::Value::DollarQuotedString(ast::DollarQuotedString { value: s, .. }) => {
+            Value::Text(s.clone())
+        }
         ast::Value::Boolean(b) => Value::Boolean(*b),
         ast::Value::Null => Value::Null,
         other => return Err(Error::unsupported(format!("literal {other}"))),
