@@ -172,6 +172,9 @@ pub fn create_table(ct: &ast::CreateTable) -> Result<()> {
         with_data,
     } = ct;
     refuse(*temporary, "temporary tables (CREATE TEMP TABLE)")?;
+    // Found by the SQL fuzzer: `CREATE TABLE t` (no column list, which PostgreSQL rejects)
+    // made a table that no query could read.
+    refuse(ct.columns.is_empty(), "tables without columns")?;
     refuse(*unlogged, "UNLOGGED tables")?;
     refuse(*or_replace, "CREATE OR REPLACE TABLE")?;
     refuse(partition_by.is_some(), "PARTITION BY (partitioned tables)")?;

@@ -267,6 +267,7 @@ pub struct Session {
 }
 
 fn parse(sql: &str) -> Result<Vec<Statement>> {
+    depth::check_nesting(sql)?;
     let sql = rewrite_empty_in_lists(sql);
     parser(&sql)
         .and_then(|mut p| p.parse_statements())

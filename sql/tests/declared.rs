@@ -216,6 +216,8 @@ fn create_table_clauses_we_do_not_honour_are_refused() {
         ("CREATE TABLE u (a TEXT COLLATE \"C\")", "COLLATE"),
         ("CREATE TABLE u (a CHAR(3))", "character"),
         ("CREATE TABLE u (a INTEGER, CHECK (a > 0))", "CHECK"),
+        ("CREATE TABLE u", "without columns"),
+        ("CREATE TABLE u ()", "without columns"),
     ] {
         let msg = fails(&mut s, sql, SqlState::FeatureNotSupported);
         assert!(msg.contains(what), "{sql}: {msg}");

@@ -118,6 +118,12 @@ fn unbounded_nesting_is_statement_too_complex() {
             format!("SELECT {}1", "- ".repeat(100_000)),
             format!("SELECT {}true", "NOT ".repeat(1_500)),
             format!("SELECT {}1{}", "abs(".repeat(20_000), ")".repeat(20_000)),
+            // Found by the SQL fuzzer (sqlparser backtracked for a minute on these).
+            format!(
+                "SELECT {}1{}",
+                "CASE WHEN TRUE THEN ".repeat(3_000),
+                " END".repeat(3_000)
+            ),
             format!("SELECT {}1{}", "(SELECT ".repeat(5_000), ")".repeat(5_000)),
         ] {
             let err = last(&mut s, &sql).unwrap_err();

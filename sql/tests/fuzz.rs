@@ -528,6 +528,26 @@ mod regressions {
         run_case(&c).unwrap();
     }
 
+    /// Found by the fuzzer: `CREATE TABLE t` (no column list) created a table with no columns
+    /// that no query could read, so the database no longer answered for every table.
+    #[test]
+    fn create_table_without_columns() {
+        run(&["CREATE TABLE t", "CREATE TABLE u ()"]);
+    }
+
+    /// Found by the fuzzer: `CASE` nested past the parser's recursion limit (2,202 levels)
+    /// made sqlparser backtrack for about a minute before failing.
+    #[test]
+    fn case_nested_past_the_parser_limit() {
+        let n = 3_000;
+        let sql = format!(
+            "SELECT {}1{}",
+            "CASE WHEN TRUE THEN ".repeat(n),
+            " END".repeat(n)
+        );
+        run(&[&sql]);
+    }
+
     /// The fuzzer's first find was in itself: proptest's nested expression strategies
     /// overflowed the 2 MiB test thread while generating a case (cases now run on their own
     /// 2 MiB thread, generation on a large one). Kept to show a case runs on a 2 MiB thread.

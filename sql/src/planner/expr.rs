@@ -49,6 +49,18 @@ pub fn literal(v: &ast::Value) -> Result<Value> {
     })
 }
 
+/// Operators that chain (left-associative runs at one precedence level); comparisons do not.
+fn chain_level(op: &BinaryOperator) -> Option<u8> {
+    Some(match op {
+        BinaryOperator::Or => 0,
+        BinaryOperator::And => 1,
+        BinaryOperator::Plus | BinaryOperator::Minus => 2,
+        BinaryOperator::Multiply | BinaryOperator::Divide | BinaryOperator::Modulo => 3,
+        BinaryOperator::StringConcat => 4,
+        _ => return None,
+    })
+}
+
 fn bin_op(op: &BinaryOperator) -> Result<BinOp> {
     Ok(match op {
         BinaryOperator::Plus => BinOp::Add,
@@ -90,13 +102,23 @@ impl Planner<'_> {
         ctx.group_texts.iter().position(|(g, _)| *g == text)
     }
 
-    /// A left-deep run of binary operators, `((a op₁ b) op₂ c) …`, bound in a loop to one
-    /// node however long it is (its operands recurse as usual).
+    /// A left-deep run of binary operators of one precedence level, `((a op₁ b) op₂ c) …`,
+    /// bound in a loop to one node however long it is (its operands recurse as usual). The run
+    /// stops at another level, so `x > 5 AND x <= 9` keeps its comparisons visible to
+    /// access-path selection; down a left spine the level only rises, so that bounds the
+    /// recursion between runs.
     fn bind_chain(&mut self, e: &ast::Expr, scope: &Scope) -> Result<Expr> {
         let mut ops = Vec::new();
         let mut cur = e;
         let mut first = None;
+        let level = match e {
+            ast::Expr::BinaryOp { op, .. } => chain_level(op),
+            _ => None,
+        };
         while let ast::Expr::BinaryOp { left, op, right } = cur {
+            if !ops.is_empty() && (level.is_none() || chain_level(op) != level) {
+                break;
+            }
             // A prefix of the chain may itself be a group-by key (GROUP BY a + b ... a + b + c).
             if !ops.is_empty()
                 && let Some(i) = self.group_key(cur)
