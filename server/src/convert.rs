@@ -258,14 +258,25 @@ pub fn message_from_pb(m: pb::Message) -> Result<Message> {
                 .collect::<Result<Vec<_>>>()?;
             // The core trusts its peers; check contiguity here so a bad message is an error.
             // No overflow: every index is at most MAX_WIRE_COUNTER.
+            let prev_term = counter(a.prev_term, "prev term")?;
+            let mut last_term = prev_term;
             for (i, e) in entries.iter().enumerate() {
                 if e.index != prev_index + 1 + i as u64 {
                     return Err(malformed("append entries not contiguous after prev_index"));
                 }
+                // A leader sends entries of its term or older, in a log whose terms never
+                // decrease; an entry from a later term would break the log's invariants when
+                // this node next appends as a leader.
+                if e.term < last_term || e.term > m.term {
+                    return Err(malformed(
+                        "append entry terms decrease, or exceed the message's term",
+                    ));
+                }
+                last_term = e.term;
             }
             MessageBody::Append {
                 prev_index,
-                prev_term: counter(a.prev_term, "prev term")?,
+                prev_term,
                 entries,
                 commit: counter(a.commit, "commit index")?,
             }
@@ -291,10 +302,16 @@ pub fn message_from_pb(m: pb::Message) -> Result<Message> {
             read_seq: counter(h.read_seq, "read sequence")?,
         },
         Body::SnapshotChunk(c) => MessageBody::SnapshotChunk {
-            meta: meta_from_pb(
-                c.meta
-                    .ok_or_else(|| malformed("snapshot chunk without meta"))?,
-            )?,
+            meta: {
+                let meta = meta_from_pb(
+                    c.meta
+                        .ok_or_else(|| malformed("snapshot chunk without meta"))?,
+                )?;
+                if meta.term > m.term {
+                    return Err(malformed("snapshot term exceeds the message's term"));
+                }
+                meta
+            },
             offset: counter(c.offset, "snapshot offset")?,
             data: c.data,
             last: c.last,
@@ -614,5 +631,46 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    /// Found by the wire fuzzer: an append in term 1 carrying an entry of term 4 was accepted;
+    /// when the node next led (term 2) its own append broke the log invariant "terms never
+    /// decrease" and the driver thread panicked, taking the node down.
+    #[test]
+    fn append_entries_from_a_later_term_are_malformed() {
+        let append = |msg_term: u64, terms: &[u64]| pb::Message {
+            from: 2,
+            to: 1,
+            term: msg_term,
+            body: Some(pb::message::Body::Append(pb::Append {
+                prev_index: 1,
+                prev_term: 1,
+                entries: terms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| pb::Entry {
+                        term: *t,
+                        index: 2 + i as u64,
+                        payload: Some(pb::EntryPayload {
+                            kind: Some(pb::entry_payload::Kind::Empty(pb::Nothing {})),
+                        }),
+                    })
+                    .collect(),
+                commit: 6,
+            })),
+        };
+        assert!(matches!(
+            message_from_pb(append(1, &[4])),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            message_from_pb(append(3, &[3, 2])),
+            Err(Error::Malformed(_))
+        ));
+        assert!(matches!(
+            message_from_pb(append(3, &[0])),
+            Err(Error::Malformed(_))
+        ));
+        assert!(message_from_pb(append(3, &[1, 2, 3])).is_ok());
     }
 }
