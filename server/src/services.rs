@@ -228,8 +228,15 @@ fn pipe_watched(
     let (tx, rx) = tokio::sync::mpsc::channel(STREAM_MESSAGES_IN_FLIGHT);
     tokio::spawn(async move {
         loop {
+            // A client that goes away (the shell's Ctrl-C) must cancel the statement on the
+            // owner at once, not when the owner next sends something (a long sort or join sends
+            // nothing for a while): returning drops `inner`, which cancels the owner's stream.
+            let next = tokio::select! {
+                _ = tx.closed() => return,
+                next = watch_owner(&node, owner, inner.message()) => next,
+            };
             // (item, whether the stream ends with it)
-            let (item, end) = match watch_owner(&node, owner, inner.message()).await {
+            let (item, end) = match next {
                 Watched::Answered(Ok(Some(m))) => (Ok(m), false),
                 Watched::Answered(Ok(None)) => return,
                 Watched::Answered(Err(status)) => (Err(status), true),

@@ -257,16 +257,23 @@ impl Terminal {
 
     /// Waits until the shell prints `needle`; consumes the output up to it.
     fn expect(&mut self, needle: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        if !self.expect_within(needle, Duration::from_secs(60)) {
+            panic!("waited for {needle:?}; the shell printed {:?}", self.seen);
+        }
+    }
+
+    /// Like [`Terminal::expect`], but gives up after `wait` and says whether it was seen.
+    fn expect_within(&mut self, needle: &str, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
         loop {
             if let Some(at) = self.seen.find(needle) {
                 self.seen.drain(..at + needle.len());
-                return;
+                return true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match self.output.recv_timeout(left) {
                 Ok(bytes) => self.seen.push_str(&String::from_utf8_lossy(&bytes)),
-                Err(_) => panic!("waited for {needle:?}; the shell printed {:?}", self.seen),
+                Err(_) => return false,
             }
         }
     }
@@ -300,10 +307,18 @@ fn ctrl_c_cancels_the_statement_and_keeps_the_shell(target: &[&str], home: &Path
     // Let the statement start (the echo of the line comes first), then press Ctrl-C.
     t.expect(CROSS_JOIN);
     std::thread::sleep(Duration::from_millis(500));
-    let pressed = Instant::now();
-    t.interrupt();
-    t.expect("canceling statement due to user request (SQLSTATE 57014)");
-    assert!(pressed.elapsed() < CANCEL_BOUND, "{:?}", pressed.elapsed());
+    // A Ctrl-C that lands before the statement has started is lost (the session clears its
+    // cancel flag when a statement starts, as PostgreSQL ignores a cancel for an idle
+    // backend), which a loaded machine can stretch past the pause above: press again until
+    // the statement is cancelled, each press with the full bound to take effect.
+    let cancelled = (0..5).any(|_| {
+        t.interrupt();
+        t.expect_within(
+            "canceling statement due to user request (SQLSTATE 57014)",
+            CANCEL_BOUND,
+        )
+    });
+    assert!(cancelled, "no Ctrl-C cancelled the statement: {:?}", t.seen);
     t.expect("chronos=*> ");
     t.type_keys("SELECT 1;\r");
     t.expect("current transaction is aborted");
