@@ -216,8 +216,10 @@ fn cancel_secret(pid: i32) -> i32 {
 impl CancelHandler for Handlers {
     async fn on_cancel_request(&self, request: CancelRequest) {
         let keys = self.shared.cancel_keys.lock();
+        // The cancel connection negotiates no protocol version, so pgwire may decode our
+        // 4-byte key as bytes: compare by value, not by variant.
         if let Some((secret, handle)) = keys.get(&request.pid)
-            && *secret == request.secret_key
+            && secret.eq_value(&request.secret_key)
         {
             handle.cancel();
         }
