@@ -131,6 +131,21 @@ async fn errors_carry_sqlstate_message_and_detail() {
     assert_eq!(e.code(), Some(&SqlState::UNIQUE_VIOLATION), "{e:?}");
     let db = e.as_db_error().unwrap();
     assert!(!db.message().is_empty());
+    // Session parameters: the value we implement is accepted, another refused (22023).
+    client
+        .batch_execute("SET extra_float_digits = 3; SET client_encoding = 'UTF8'")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&client, "SHOW DateStyle").await,
+        [[Some("ISO, MDY".to_owned())]]
+    );
+    let e = client
+        .batch_execute("SET client_encoding = 'LATIN1'")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::INVALID_PARAMETER_VALUE));
+    assert!(e.as_db_error().unwrap().detail().is_some(), "{e:?}");
     // The connection is still usable after errors.
     assert_eq!(rows(&client, "SELECT 7").await, [[Some("7".to_owned())]]);
 }
