@@ -419,6 +419,12 @@ impl Session {
         self.txn.is_some()
     }
 
+    /// Whether the explicit transaction block has failed: every statement but COMMIT or
+    /// ROLLBACK is refused (25P02) until it ends. False outside a block.
+    pub fn transaction_failed(&self) -> bool {
+        self.txn.is_some() && self.failed
+    }
+
     /// Names of the tables, sorted.
     pub fn list_tables(&mut self) -> Result<Vec<String>> {
         self.with_txn(false, |_, txn| {

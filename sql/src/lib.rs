@@ -21,7 +21,9 @@
 //!   `CommitPath` seam through which a cluster node replicates commits).
 //! - `cancel`: stopping a running statement (a session's [`CancelHandle`], its statement
 //!   timeout on the [`Ticker`] seam), checked in the executor's per-row loops.
-//! - `settings`: `SET`/`SHOW`/`RESET statement_timeout`, PostgreSQL's units and rules.
+//! - `settings`: `SET`/`SHOW`/`RESET statement_timeout`, PostgreSQL's units and rules, and the
+//!   driver parameters with one value (client_encoding, DateStyle, TimeZone, search_path,
+//!   extra_float_digits): that value accepted, any other refused (22023).
 //! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
 //! - `declared`: clauses the parser accepts that we do not honour (TEMP, PARTITION BY, WITH
 //!   (...), USING hash, CONCURRENTLY, ON CONFLICT, RETURNING, SERIALIZABLE, other schemas,

@@ -1,5 +1,5 @@
 //! Session settings: `SET`, `SHOW` and `RESET` of `statement_timeout`, the one setting Chronos
-//! has, with PostgreSQL's syntax, units, rounding, range, display and errors:
+//! can change, with PostgreSQL's syntax, units, rounding, range, display and errors:
 //!
 //! - `SET statement_timeout = 500` (milliseconds), `'500ms'`, `'2s'`, `'1.5min'`; units `us`,
 //!   `ms`, `s`, `min`, `h`, `d` (case-sensitive); fractions round to the nearest millisecond,
@@ -12,6 +12,11 @@
 //!   (or a COMMIT of a failed block); `SET LOCAL` lasts until the block ends. Unlike
 //!   PostgreSQL, which only warns, `SET LOCAL` outside a block is refused (25P01): it would
 //!   have no effect, and a declaration we do not honour is an error.
+//!
+//! Parameters that drivers set or ask for on connect and whose value Chronos cannot change
+//! (see [`FIXED`]): `SHOW` prints the one value we implement, `SET`/`RESET` accept exactly
+//! that value (in PostgreSQL's spellings) and refuse any other with 22023 rather than
+//! accepting a setting we would not honour.
 //!
 //! Any other parameter is SQLSTATE 42704 ("unrecognized configuration parameter").
 
@@ -38,6 +43,74 @@ const UNITS: [(&str, f64); 6] = [
     ("h", 3600e3),
     ("d", 86_400e3),
 ];
+
+/// A parameter with one value: its name (lower case), what SHOW prints, and whether a SET
+/// value (already lower-cased where PostgreSQL compares case-insensitively) means it.
+pub(crate) struct Fixed {
+    pub(crate) name: &'static str,
+    pub(crate) shown: &'static str,
+    accepts: fn(&str) -> bool,
+}
+
+/// The fixed parameters: our text output is UTF-8, dates would be ISO, times UTC, every table
+/// lives in `public`, and floats print the shortest exact digits, which is what PostgreSQL 12+
+/// prints for every `extra_float_digits` from 1 to 3 (0 and below round, which we do not).
+pub(crate) const FIXED: &[Fixed] = &[
+    Fixed {
+        name: "client_encoding",
+        shown: "UTF8",
+        accepts: |v| matches!(v, "utf8" | "utf-8" | "unicode"),
+    },
+    Fixed {
+        name: "datestyle",
+        shown: "ISO, MDY",
+        accepts: |v| {
+            let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+            matches!(parts[..], ["iso"] | ["iso", "mdy"] | ["mdy", "iso"])
+        },
+    },
+    Fixed {
+        name: "timezone",
+        shown: "UTC",
+        accepts: |v| matches!(v, "utc" | "etc/utc" | "z" | "zulu" | "gmt" | "0"),
+    },
+    Fixed {
+        name: "search_path",
+        shown: "public",
+        accepts: |v| v == "public",
+    },
+    Fixed {
+        name: "extra_float_digits",
+        shown: "1",
+        accepts: |v| matches!(v, "1" | "2" | "3"),
+    },
+];
+
+fn fixed(name: &str) -> Option<&'static Fixed> {
+    FIXED.iter().find(|f| f.name == name)
+}
+
+/// SET of a fixed parameter: the values of a list (`SET DateStyle = ISO, MDY`) joined as
+/// PostgreSQL joins them.
+fn set_fixed(f: &Fixed, values: &[Expr]) -> Result<StatementResult> {
+    let mut texts = Vec::new();
+    for v in values {
+        match setting_text(v)? {
+            // DEFAULT is the one value.
+            None => return Ok(StatementResult::Command { tag: "SET".into() }),
+            Some(t) => texts.push(t),
+        }
+    }
+    let text = texts.join(", ");
+    if (f.accepts)(&text.to_lowercase()) {
+        return Ok(StatementResult::Command { tag: "SET".into() });
+    }
+    Err(Error::new(
+        SqlState::InvalidParameterValue,
+        format!("invalid value for parameter \"{}\": \"{text}\"", f.name),
+    )
+    .with_detail(format!("Chronos supports only {} = '{}'.", f.name, f.shown)))
+}
 
 /// A session's settings and what a transaction block must restore.
 #[derive(Debug, Clone)]
@@ -110,6 +183,12 @@ impl Settings {
         in_block: bool,
     ) -> Result<StatementResult> {
         let name = parameter_name(&variable.to_string());
+        if let Some(f) = fixed(&name) {
+            if matches!(scope, Some(ContextModifier::Global)) {
+                return Err(Error::unsupported("SET GLOBAL"));
+            }
+            return set_fixed(f, values);
+        }
         if name != STATEMENT_TIMEOUT {
             return Err(unrecognized(&name));
         }
@@ -151,6 +230,21 @@ impl Settings {
                 .collect::<Vec<_>>()
                 .join(" "),
         );
+        if let Some(f) = fixed(&name) {
+            // PostgreSQL names the column as the parameter is spelled in its catalog.
+            let column = match f.name {
+                "datestyle" => "DateStyle",
+                "timezone" => "TimeZone",
+                other => other,
+            };
+            return Ok(StatementResult::Query {
+                columns: vec![ColumnInfo {
+                    name: column.into(),
+                    data_type: Some(DataType::Text),
+                }],
+                rows: vec![vec![Value::Text(f.shown.into())]],
+            });
+        }
         if name != STATEMENT_TIMEOUT {
             return Err(unrecognized(&name));
         }
@@ -170,6 +264,12 @@ impl Settings {
             Reset::ALL => {}
             Reset::ConfigurationParameter(name) => {
                 let name = parameter_name(&name.to_string());
+                if fixed(&name).is_some() {
+                    // Its one value is its default.
+                    return Ok(StatementResult::Command {
+                        tag: "RESET".into(),
+                    });
+                }
                 if name != STATEMENT_TIMEOUT {
                     return Err(unrecognized(&name));
                 }
@@ -376,5 +476,69 @@ mod tests {
         ] {
             assert_eq!(format_statement_timeout(Duration::from_millis(ms)), shown);
         }
+    }
+
+    /// The one value of a fixed parameter, as SHOW prints it.
+    fn show(s: &mut crate::Session, name: &str) -> String {
+        match s.execute(&format!("SHOW {name}")).pop() {
+            Some(Ok(StatementResult::Query { rows, .. })) => match &rows[..] {
+                [row] => row[0].to_string(),
+                other => panic!("SHOW {name}: {other:?}"),
+            },
+            other => panic!("SHOW {name}: {other:?}"),
+        }
+    }
+
+    fn outcome(s: &mut crate::Session, sql: &str) -> std::result::Result<(), crate::Error> {
+        match s.execute(sql).pop() {
+            Some(Err(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    #[test]
+    fn driver_parameters_accept_only_the_value_we_implement() {
+        let engine = crate::Engine::temporary().unwrap();
+        let mut s = engine.session();
+        for (name, shown) in [
+            ("client_encoding", "UTF8"),
+            ("DateStyle", "ISO, MDY"),
+            ("TimeZone", "UTC"),
+            ("search_path", "public"),
+            ("extra_float_digits", "1"),
+        ] {
+            assert_eq!(show(&mut s, name), shown, "{name}");
+        }
+        // What drivers send on connect (psycopg, JDBC, node-postgres, asyncpg).
+        for sql in [
+            "SET client_encoding = 'UTF8'",
+            "SET client_encoding TO 'utf-8'",
+            "SET DateStyle = ISO",
+            "SET datestyle = 'ISO, MDY'",
+            "SET DateStyle = ISO, MDY",
+            "SET TimeZone = 'UTC'",
+            "SET search_path = public",
+            "SET extra_float_digits = 3",
+            "SET extra_float_digits = 2",
+            "RESET client_encoding",
+            "SET timezone = DEFAULT",
+        ] {
+            assert_eq!(outcome(&mut s, sql), Ok(()), "{sql}");
+        }
+        // Anything we would not honour is refused, not ignored.
+        for sql in [
+            "SET client_encoding = 'LATIN1'",
+            "SET DateStyle = 'German'",
+            "SET DateStyle = 'ISO, DMY'",
+            "SET TimeZone = 'Europe/Paris'",
+            "SET search_path = other, public",
+            "SET extra_float_digits = 0",
+            "SET extra_float_digits = -15",
+        ] {
+            let e = outcome(&mut s, sql).expect_err(sql);
+            assert_eq!(e.state, SqlState::InvalidParameterValue, "{sql}: {e}");
+            assert!(e.detail.is_some(), "{sql}: says what we support");
+        }
+        assert_eq!(show(&mut s, "client_encoding"), "UTF8");
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! - `chronos` (no arguments) and `chronos sql`: the SQL shell on an embedded database in
 //!   `./chronos-data` (or `--data-dir`); `chronos slt FILE...` runs sqllogictest files.
+//! - `chronos serve`: an embedded database served over the PostgreSQL wire protocol.
 //! - `chronos kv shell`: the storage engine's own put/get/scan shell.
 //! - `chronos kv summary|verify --data-dir DIR`: look inside a stopped store's directory.
 //! - `chronos bench kv`: the storage benchmark, against peer engines in the same run.
@@ -15,6 +16,7 @@ mod bench;
 mod cluster_cmd;
 mod cmd_check;
 mod kv_cmd;
+mod serve_cmd;
 mod slt;
 mod sql_cmd;
 mod workload;
@@ -46,6 +48,8 @@ enum Command {
     Sql(sql_cmd::SqlArgs),
     /// Runs sqllogictest files against a fresh embedded database each.
     Slt(slt::SltArgs),
+    /// Serves an embedded database (no Raft) over the PostgreSQL wire protocol.
+    Serve(serve_cmd::ServeArgs),
     /// Runs a cluster node.
     Start(cluster_cmd::StartArgs),
     /// Shows a cluster's nodes, leader, term, commit and applied indexes, follower lag.
@@ -92,6 +96,9 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench::run(args),
         Some(Command::Sql(args)) => return exit_code(sql_cmd::run(args)),
         Some(Command::Slt(args)) => return exit_code(slt::run(args)),
+        Some(Command::Serve(args)) => {
+            return exit_code(serve_cmd::run(args).map(|()| ExitCode::SUCCESS));
+        }
         Some(Command::Start(args)) => return exit_code(cluster_cmd::start(args)),
         Some(Command::Status(args)) => return exit_code(cluster_cmd::status(args)),
         Some(Command::Admin(args)) => return exit_code(cluster_cmd::admin(args)),

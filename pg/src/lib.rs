@@ -1,0 +1,123 @@
+//! The PostgreSQL wire protocol (v3) in front of a Chronos SQL engine, so that psql and
+//! PostgreSQL drivers connect unchanged.
+//!
+//! ```text
+//! TCP ──pgwire (framing, startup, message codec)──► handler (ours: auth, limits, tags,
+//!   types, errors) ──SQL text──► worker thread owning a chronos_sql::Session
+//!   ──Session::execute_streaming──► rows back through a bounded channel ──► DataRow
+//! ```
+//!
+//! - `handler`: the pgwire handlers: startup, the simple query protocol, CancelRequest.
+//! - `worker`: one thread per connection owning its synchronous `Session`.
+//! - `types`: type OIDs, PostgreSQL's text output of our values, command tags.
+//! - `error`: this crate's error type and SQL errors as ErrorResponse fields.
+//!
+//! What a connection gets: trust authentication for user `root` from the loopback
+//! interface only, database `chronos` (any other: 3D000), ParameterStatus for
+//! server_version, client_encoding UTF8, DateStyle `ISO, MDY`, TimeZone UTC,
+//! integer_datetimes and standard_conforming_strings on; the simple query protocol with
+//! every statement streamed, our SQLSTATE, message and detail in ErrorResponse, the
+//! transaction state in ReadyForQuery; CancelRequest (57014 from the engine). At most
+//! [`PgConfig::max_connections`] sessions (53300 past it).
+//!
+//! Not implemented yet: the extended query protocol (Parse/Bind/Execute are refused by
+//! pgwire's default handler with an error), SET/SHOW of the driver parameters beyond what
+//! the SQL engine knows, catalogs, COPY, SCRAM and TLS, `--pg-listen` on cluster nodes.
+//! Message size is bounded by pgwire's codec (1 GiB for a Query, 10 kB for most other
+//! frontend messages); the engine then refuses statements over 16 MiB.
+
+mod error;
+mod handler;
+mod types;
+mod worker;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chronos_sql::Engine;
+use tokio::net::TcpListener;
+
+pub use error::{Error, Result};
+
+/// The only user, and the only database.
+pub const USER: &str = "root";
+pub const DATABASE: &str = "chronos";
+
+/// What `server_version` reports: the PostgreSQL version whose behaviour we follow.
+pub const SERVER_VERSION: &str = concat!("15.0 (Chronos ", env!("CARGO_PKG_VERSION"), ")");
+
+/// The default listen address (CockroachDB's port, which such users expect).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:26257";
+
+/// Limits of a server.
+#[derive(Debug, Clone)]
+pub struct PgConfig {
+    /// Sessions open at once; one more is refused with 53300.
+    pub max_connections: usize,
+}
+
+impl Default for PgConfig {
+    fn default() -> Self {
+        // PostgreSQL's default max_connections.
+        PgConfig {
+            max_connections: 100,
+        }
+    }
+}
+
+/// A bound PostgreSQL listener, ready to serve.
+#[derive(Debug)]
+pub struct PgServer {
+    listener: TcpListener,
+    handlers: handler::Handlers,
+}
+
+impl PgServer {
+    /// Binds `addr` (port 0 picks a free port; see [`PgServer::local_addr`]).
+    pub async fn bind(addr: &str, engine: Engine, config: PgConfig) -> Result<PgServer> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        Ok(PgServer {
+            listener,
+            handlers: handler::Handlers {
+                shared: Arc::new(handler::Shared::new(engine, config)),
+            },
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.listener
+            .local_addr()
+            .map_err(|source| Error::Accept { source })
+    }
+
+    /// Accepts connections until the task is dropped. Each connection runs in its own task;
+    /// whatever goes wrong in one (a malformed message, a client that vanishes) ends only
+    /// that connection.
+    pub async fn run(self) -> Result<()> {
+        let handlers = Arc::new(self.handlers);
+        loop {
+            let (socket, peer) = match self.listener.accept().await {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: the listener itself is fine, so
+                // keep serving the connections that can be.
+                Err(e) => {
+                    tracing::warn!("accepting a PostgreSQL connection: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let handlers = handlers.clone();
+            tokio::spawn(async move {
+                if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                    tracing::debug!("PostgreSQL connection from {peer}: {e}");
+                }
+            });
+        }
+    }
+}

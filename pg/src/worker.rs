@@ -1,0 +1,108 @@
+//! A connection's session thread. Our [`Session`] is synchronous and may block for as long as
+//! a statement runs, so each connection owns one OS thread that holds its `Session` and runs
+//! one request at a time; the async protocol task hands it SQL and receives what the session
+//! streams through a bounded channel. The bound is what makes streaming real: when the client
+//! reads slowly the channel fills, the executor's sink blocks, and no more rows are produced
+//! than [`EVENT_QUEUE_LEN`] ahead of the socket.
+//!
+//! Dropping the [`Worker`] (the connection closed) cancels the running statement and closes
+//! the request queue, so the thread ends when that statement does.
+
+use std::sync::Arc;
+use std::sync::mpsc as std_mpsc;
+
+use chronos_sql::{CancelHandle, Session, Streamed};
+use tokio::sync::mpsc;
+
+use crate::error::{Error, Result};
+
+/// Events buffered between the executor and the socket.
+pub(crate) const EVENT_QUEUE_LEN: usize = 64;
+
+/// The transaction state a ReadyForQuery reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxState {
+    Idle,
+    InBlock,
+    Failed,
+}
+
+/// What the session thread sends back for one request, in order: the session's stream, then
+/// `Finished` with the transaction state after it.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Streamed(Streamed),
+    Finished(TxState),
+}
+
+#[derive(Debug)]
+struct Job {
+    sql: String,
+    events: mpsc::Sender<Event>,
+}
+
+/// The handle the protocol task keeps for its session thread.
+#[derive(Debug)]
+pub(crate) struct Worker {
+    jobs: std_mpsc::Sender<Job>,
+    cancel: CancelHandle,
+    /// Released (one fewer open connection, the cancel key forgotten) when the connection's
+    /// state is dropped.
+    _slot: Arc<dyn Send + Sync + std::fmt::Debug>,
+}
+
+impl Worker {
+    /// Starts the thread that owns `session`. `slot` is dropped with the worker.
+    pub(crate) fn spawn(
+        session: Session,
+        slot: Arc<dyn Send + Sync + std::fmt::Debug>,
+    ) -> Result<Worker> {
+        let cancel = session.cancel_handle();
+        let (jobs, rx) = std_mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("pg-session".into())
+            .spawn(move || run(session, rx))
+            .map_err(|source| Error::Spawn { source })?;
+        Ok(Worker {
+            jobs,
+            cancel,
+            _slot: slot,
+        })
+    }
+
+    /// Runs `sql` (one or more statements); the returned receiver yields its events and ends
+    /// with [`Event::Finished`].
+    pub(crate) fn submit(&self, sql: String) -> Result<mpsc::Receiver<Event>> {
+        let (events, rx) = mpsc::channel(EVENT_QUEUE_LEN);
+        self.jobs
+            .send(Job { sql, events })
+            .map_err(|_| Error::SessionGone)?;
+        Ok(rx)
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Nobody will read the running statement's results.
+        self.cancel.cancel();
+    }
+}
+
+fn run(mut session: Session, jobs: std_mpsc::Receiver<Job>) {
+    while let Ok(job) = jobs.recv() {
+        let events = job.events;
+        // A failed send means the protocol task went away: returning false stops the statement.
+        session.execute_streaming(&job.sql, &mut |item| {
+            events.blocking_send(Event::Streamed(item)).is_ok()
+        });
+        let state = if !session.in_transaction() {
+            TxState::Idle
+        } else if session.transaction_failed() {
+            TxState::Failed
+        } else {
+            TxState::InBlock
+        };
+        // If the receiver is gone the connection is closing; the next recv() ends the loop.
+        let _ = events.blocking_send(Event::Finished(state));
+    }
+}
