@@ -333,6 +333,9 @@ fn ctrl_c_cancels_the_statement_and_keeps_the_shell(target: &[&str], home: &Path
     t.expect("chronos=> ");
     t.type_keys("\x03");
     t.expect("To exit, press Ctrl-C again");
+    // Between two prompts the terminal is not in raw mode, and a Ctrl-C typed then is a signal
+    // the shell ignores rather than a key: wait for the prompt (drawn in raw mode) first.
+    t.expect("chronos=> ");
     assert!(
         t.child.try_wait().unwrap().is_none(),
         "one Ctrl-C must not exit"
