@@ -76,9 +76,30 @@ pub fn check_nesting(sql: &str) -> Result<(), Error> {
     while i < b.len() {
         match b[i] {
             q @ (b'\'' | b'"') => {
+                // `E'…'` strings take backslash escapes; plain ones double the quote, which
+                // this loop reads as two adjacent strings.
+                let escapes = q == b'\'' && i > 0 && b[i - 1].eq_ignore_ascii_case(&b'e');
                 i += 1;
                 while i < b.len() && b[i] != q {
-                    i += 1;
+                    i += if escapes && b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'$' if i == 0 || !is_word(b[i - 1]) => {
+                // A dollar-quoted string `$tag$ … $tag$` (tag possibly empty; `$1` is a
+                // parameter, not a quote) is skipped whole.
+                let tag_end = b[i + 1..]
+                    .iter()
+                    .position(|&c| !is_word(c))
+                    .map(|n| i + 1 + n);
+                if let Some(end) = tag_end
+                    && b[end] == b'$'
+                    && !b.get(i + 1).is_some_and(u8::is_ascii_digit)
+                {
+                    let tag = &b[i..=end];
+                    match b[end + 1..].windows(tag.len()).position(|w| w == tag) {
+                        Some(n) => i = end + 1 + n + tag.len() - 1,
+                        None => i = b.len(),
+                    }
                 }
             }
             b'-' if b.get(i + 1) == Some(&b'-') => {
@@ -161,5 +182,49 @@ impl Depth {
 
     pub fn leave(&mut self) {
         self.0 = self.0.saturating_sub(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_EXPRESSION_DEPTH, check_nesting};
+
+    fn opens() -> String {
+        "(".repeat(MAX_EXPRESSION_DEPTH + 500)
+    }
+
+    #[test]
+    fn parentheses_in_quoted_text_do_not_count() {
+        let p = opens();
+        for sql in [
+            format!("SELECT '{p}'"),
+            format!("SELECT \"{p}\""),
+            format!("SELECT $${p}$$"),
+            format!("SELECT $tag$ $$ {p} $tag$"),
+            format!("SELECT E'\\'{p}'"),
+            format!("SELECT 1 -- {p}"),
+            format!("SELECT 1 /* {p} */"),
+        ] {
+            assert!(check_nesting(&sql).is_ok(), "{}", &sql[..20]);
+        }
+    }
+
+    #[test]
+    fn parentheses_outside_quotes_count() {
+        let p = opens();
+        for sql in [
+            format!("SELECT {p}"),
+            format!("SELECT $1 + {p}"),
+            format!("SELECT a$b + {p}"),
+            format!("SELECT $$x$$ + {p}"),
+            format!("SELECT 'it''s' + {p}"),
+        ] {
+            assert_eq!(
+                check_nesting(&sql).map_err(|e| e.state.code()),
+                Err("54001"),
+                "{}",
+                &sql[..20]
+            );
+        }
     }
 }
