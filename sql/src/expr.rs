@@ -82,6 +82,14 @@ pub enum Func {
     Concat,
     Round,
     Position,
+    /// `format_type(type_oid, typmod)`: not strict (a NULL typmod means none).
+    FormatType,
+    /// `text ~ pattern` (POSIX regular expression match), `~*` case-insensitively.
+    RegexMatch,
+    RegexIMatch,
+    /// `array_to_string(array, separator)` over an array in PostgreSQL's text output (the
+    /// only form arrays take here).
+    ArrayToString,
 }
 
 impl Func {
@@ -101,6 +109,10 @@ impl Func {
             "concat" => Func::Concat,
             "round" => Func::Round,
             "strpos" => Func::Position,
+            "format_type" => Func::FormatType,
+            "textregexeq" => Func::RegexMatch,
+            "texticregexeq" => Func::RegexIMatch,
+            "array_to_string" => Func::ArrayToString,
             _ => return None,
         })
     }
@@ -121,6 +133,10 @@ impl Func {
             Func::Concat => "concat",
             Func::Round => "round",
             Func::Position => "strpos",
+            Func::FormatType => "format_type",
+            Func::RegexMatch => "textregexeq",
+            Func::RegexIMatch => "texticregexeq",
+            Func::ArrayToString => "array_to_string",
         }
     }
 }
@@ -129,6 +145,9 @@ impl Func {
 pub enum SubqueryKind {
     Scalar,
     Exists,
+    /// `ARRAY(subquery)`: the rows' first values as an array in PostgreSQL's text output
+    /// (`{a,b}`), the only form arrays take here.
+    Array,
     /// `expr IN (subquery)`.
     In(Box<Expr>),
 }
@@ -663,6 +682,9 @@ impl Expr {
                             ));
                         }
                     },
+                    SubqueryKind::Array => Value::Text(array_text(
+                        rows.iter().map(|r| r.first().unwrap_or(&Value::Null)),
+                    )?),
                     SubqueryKind::In(e) => {
                         let v = e.eval(row, subqueries)?;
                         in_values(
@@ -943,6 +965,26 @@ fn call(f: Func, args: Vec<Value>) -> Result<Value> {
             }
             return Ok(args[0].clone());
         }
+        Func::FormatType => {
+            arg_count(f, &args, 2..=2)?;
+            let typmod = match &args[1] {
+                Null => None,
+                v => Some(cast(v.clone(), DataType::Integer)?),
+            };
+            return Ok(match (&args[0], typmod) {
+                (Null, _) => Null,
+                (oid, typmod) => {
+                    let Integer(oid) = cast(oid.clone(), DataType::Integer)? else {
+                        return Err(Error::internal("cast to integer"));
+                    };
+                    let typmod = match typmod {
+                        Some(Integer(m)) => Some(m),
+                        _ => None,
+                    };
+                    Text(crate::system::format_type(oid, typmod))
+                }
+            });
+        }
         _ => {}
     }
     if args.iter().any(Value::is_null) {
@@ -1046,10 +1088,92 @@ fn call(f: Func, args: Vec<Value>) -> Result<Value> {
                 }
             }
         }
-        Func::Coalesce | Func::Concat | Func::NullIf => {
+        Func::RegexMatch | Func::RegexIMatch => {
+            arg_count(f, &args, 2..=2)?;
+            Boolean(regex_match(
+                &text(&args[0]),
+                &text(&args[1]),
+                f == Func::RegexIMatch,
+            )?)
+        }
+        Func::ArrayToString => {
+            arg_count(f, &args, 2..=2)?;
+            Text(array_elements(&text(&args[0]))?.join(&text(&args[1])))
+        }
+        Func::Coalesce | Func::Concat | Func::NullIf | Func::FormatType => {
             return Err(Error::internal("handled above"));
         }
     })
+}
+
+/// The most bytes a compiled regular expression may take: a pattern is statement text, and
+/// the regex engine's own default is far larger than any catalog pattern needs.
+const REGEX_SIZE_LIMIT_BYTES: usize = 1 << 20;
+
+/// `text ~ pattern`: PostgreSQL's advanced regular expressions, as far as the common subset
+/// goes (the regex engine runs in linear time, so no pattern can hang a statement).
+fn regex_match(text: &str, pattern: &str, case_insensitive: bool) -> Result<bool> {
+    let re = regex_lite::RegexBuilder::new(pattern)
+        .case_insensitive(case_insensitive)
+        .size_limit(REGEX_SIZE_LIMIT_BYTES)
+        .build()
+        .map_err(|e| {
+            sql_error!(
+                InvalidRegularExpression,
+                "invalid regular expression: {}",
+                e.to_string().lines().last().unwrap_or_default()
+            )
+        })?;
+    Ok(re.is_match(text))
+}
+
+/// Values as a one-dimensional array in PostgreSQL's text output. Elements that would need
+/// quoting (empty, with spaces, commas, braces, quotes or backslashes, or spelled NULL) are
+/// refused rather than printed ambiguously.
+fn array_text<'a>(values: impl Iterator<Item = &'a Value>) -> Result<String> {
+    let mut items = Vec::new();
+    for v in values {
+        if v.is_null() {
+            items.push("NULL".to_string());
+            continue;
+        }
+        let s = v.to_string();
+        if s.is_empty()
+            || s.eq_ignore_ascii_case("null")
+            || s.contains(|c: char| c.is_whitespace() || matches!(c, ',' | '{' | '}' | '"' | '\\'))
+        {
+            return Err(Error::unsupported(format!(
+                "array element {s:?} (it would need quoting)"
+            )));
+        }
+        items.push(s);
+    }
+    Ok(format!("{{{}}}", items.join(",")))
+}
+
+/// The elements of a one-dimensional array in PostgreSQL's text output (`{a,b}`), NULL
+/// elements left out (as `array_to_string` without a null string does).
+fn array_elements(text: &str) -> Result<Vec<String>> {
+    let inner = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .ok_or_else(|| {
+            sql_error!(
+                InvalidTextRepresentation,
+                "malformed array literal: \"{text}\""
+            )
+        })?;
+    if inner.contains(['"', '{', '\\']) {
+        return Err(Error::unsupported("arrays with quoted or nested elements"));
+    }
+    if inner.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(inner
+        .split(',')
+        .filter(|e| !e.eq_ignore_ascii_case("null"))
+        .map(str::to_string)
+        .collect())
 }
 
 impl fmt::Display for Expr {
@@ -1125,6 +1249,7 @@ impl Expr {
             }
             Expr::Subquery { kind, negated, .. } => match kind {
                 SubqueryKind::Scalar => write!(f, "(subquery)"),
+                SubqueryKind::Array => write!(f, "ARRAY(subquery)"),
                 SubqueryKind::Exists => {
                     write!(f, "{}EXISTS (subquery)", if *negated { "NOT " } else { "" })
                 }

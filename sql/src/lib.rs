@@ -56,6 +56,7 @@ pub mod inspect;
 mod plan;
 mod planner;
 mod settings;
+pub mod system;
 mod value;
 
 pub mod engine;

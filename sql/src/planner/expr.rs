@@ -15,8 +15,12 @@ use crate::value::{DataType, Value};
 /// Maps a SQL type name to ours.
 pub fn data_type(dt: &ast::DataType) -> Result<DataType> {
     let name = dt.to_string().to_ascii_uppercase();
-    let base = name.split(['(', ' ']).next().unwrap_or_default();
+    let unqualified = name.strip_prefix("PG_CATALOG.").unwrap_or(&name);
+    let base = unqualified.split(['(', ' ']).next().unwrap_or_default();
     Ok(match base {
+        // Catalog types: object identifiers are integers here, names text.
+        "OID" => DataType::Integer,
+        "NAME" => DataType::Text,
         "BOOLEAN" | "BOOL" => DataType::Boolean,
         "INT" | "INTEGER" | "BIGINT" | "SMALLINT" | "TINYINT" | "INT2" | "INT4" | "INT8"
         | "MEDIUMINT" => DataType::Integer,
@@ -47,6 +51,33 @@ pub fn literal(v: &ast::Value) -> Result<Value> {
         ast::Value::Null => Value::Null,
         other => return Err(Error::unsupported(format!("literal {other}"))),
     })
+}
+
+/// PostgreSQL's regular-expression match operators (`~`, `~*`, `!~`, `!~*`, also spelled
+/// `OPERATOR(pg_catalog.~)`): (case-insensitive, negated).
+fn regex_op(op: &BinaryOperator) -> Option<(bool, bool)> {
+    match op {
+        BinaryOperator::PGRegexMatch => Some((false, false)),
+        BinaryOperator::PGRegexIMatch => Some((true, false)),
+        BinaryOperator::PGRegexNotMatch => Some((false, true)),
+        BinaryOperator::PGRegexNotIMatch => Some((true, true)),
+        BinaryOperator::PGCustomBinaryOperator(parts) => match parts.as_slice() {
+            [schema, op] if schema == "pg_catalog" => regex_op_symbol(op),
+            [op] => regex_op_symbol(op),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn regex_op_symbol(op: &str) -> Option<(bool, bool)> {
+    match op {
+        "~" => Some((false, false)),
+        "~*" => Some((true, false)),
+        "!~" => Some((false, true)),
+        "!~*" => Some((true, true)),
+        _ => None,
+    }
 }
 
 /// Operators that chain (left-associative runs at one precedence level); comparisons do not.
@@ -173,7 +204,40 @@ impl Planner<'_> {
                     other => return Err(Error::unsupported(format!("operator {other}"))),
                 }
             }
+            ast::Expr::BinaryOp { left, op, right } if regex_op(op).is_some() => {
+                let (case_insensitive, negated) = regex_op(op).unwrap_or_default();
+                let func = if case_insensitive {
+                    Func::RegexIMatch
+                } else {
+                    Func::RegexMatch
+                };
+                let matched = Expr::Function(
+                    func,
+                    vec![self.bind_expr(left, scope)?, self.bind_expr(right, scope)?],
+                );
+                if negated {
+                    Expr::Not(Box::new(matched))
+                } else {
+                    matched
+                }
+            }
             ast::Expr::BinaryOp { .. } => self.bind_chain(e, scope)?,
+            ast::Expr::Collate { expr, collation } => {
+                // Text compares byte-wise: the default collation is C, which is also all
+                // there is. Any other collation is not honoured, so it is an error.
+                let parts = crate::system::name_parts(collation)?;
+                let name = parts.last().map(String::as_str).unwrap_or_default();
+                if !matches!(name, "default" | "C" | "POSIX")
+                    || (parts.len() == 2 && parts[0] != "pg_catalog")
+                    || parts.len() > 2
+                {
+                    return Err(sql_error!(
+                        UndefinedObject,
+                        "collation \"{collation}\" for encoding \"UTF8\" does not exist"
+                    ));
+                }
+                self.bind_expr(expr, scope)?
+            }
             ast::Expr::IsNull(x) => Expr::IsNull {
                 expr: Box::new(self.bind_expr(x, scope)?),
                 negated: false,
@@ -326,7 +390,13 @@ impl Planner<'_> {
                 expr,
                 data_type: dt,
                 ..
-            } => Expr::Cast(Box::new(self.bind_expr(expr, scope)?), data_type(dt)?),
+            } => {
+                let inner = self.bind_expr(expr, scope)?;
+                match crate::system::RegType::from_name(&dt.to_string().to_lowercase()) {
+                    Some(kind) => crate::system::bind_reg_cast(self.txn, kind, inner)?,
+                    None => Expr::Cast(Box::new(inner), data_type(dt)?),
+                }
+            }
             ast::Expr::TypedString(ts) => {
                 let v = literal(&ts.value.value)?;
                 Expr::Cast(Box::new(Expr::Literal(v)), data_type(&ts.data_type)?)
@@ -435,6 +505,14 @@ impl Planner<'_> {
                     Some(ast::DuplicateTreatment::Distinct)
                 ),
             ),
+            FunctionArguments::Subquery(q) if name == "array" => {
+                let plan = self.plan_subquery(q, scope, true)?;
+                return Ok(Expr::Subquery {
+                    plan: Box::new(plan),
+                    kind: SubqueryKind::Array,
+                    negated: false,
+                });
+            }
             FunctionArguments::Subquery(_) => {
                 return Err(Error::unsupported("subquery as a function argument"));
             }
@@ -459,8 +537,6 @@ impl Planner<'_> {
             self.agg = Some(ctx);
             return out;
         }
-        let func = Func::from_name(&name)
-            .ok_or_else(|| sql_error!(UndefinedFunction, "function {name}() does not exist"))?;
         if distinct {
             return Err(Error::unsupported(format!("DISTINCT in {name}()")));
         }
@@ -473,6 +549,11 @@ impl Planner<'_> {
                 other => return Err(Error::unsupported(format!("argument {other} of {name}()"))),
             }
         }
+        if let Some(e) = crate::system::bind_catalog_function(self.txn, &name, bound.clone())? {
+            return Ok(e);
+        }
+        let func = Func::from_name(&name)
+            .ok_or_else(|| sql_error!(UndefinedFunction, "function {name}() does not exist"))?;
         Ok(Expr::Function(func, bound))
     }
 

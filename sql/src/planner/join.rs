@@ -471,6 +471,11 @@ fn plan_factor(planner: &mut Planner<'_>, factor: &TableFactor) -> Result<Relati
             if args.is_some() {
                 return Err(Error::unsupported("table functions"));
             }
+            if let Some(crate::system::Resolved::System(st)) =
+                crate::system::resolve(&crate::system::name_parts(name)?)?
+            {
+                return system_relation(planner, st, alias.as_ref());
+            }
             let table = Arc::new(planner.table(&declared::table_name(name, NameUse::Lookup)?)?);
             let alias_name = alias
                 .as_ref()
@@ -543,6 +548,82 @@ fn plan_factor(planner: &mut Planner<'_>, factor: &TableFactor) -> Result<Relati
         }
         other => Err(Error::unsupported(format!("FROM item {other}"))),
     }
+}
+
+/// A system relation: its rows, computed now from the catalog the statement's transaction
+/// sees, as a VALUES list.
+fn system_relation(
+    planner: &mut Planner<'_>,
+    st: &crate::system::SystemTable,
+    alias: Option<&ast::TableAlias>,
+) -> Result<Relation> {
+    if alias.is_some_and(|a| !a.columns.is_empty()) {
+        return Err(Error::unsupported("column aliases on tables"));
+    }
+    let alias_name = alias.map_or(st.name.to_string(), |a| ident(&a.name));
+    let rows: Vec<Vec<Expr>> = st
+        .rows(planner.txn)?
+        .into_iter()
+        .map(|r| r.into_iter().map(Expr::Literal).collect())
+        .collect();
+    let scope = Scope::new(
+        st.columns
+            .iter()
+            .map(|(name, ty)| ScopeColumn {
+                table: Some(alias_name.clone()),
+                name: (*name).to_string(),
+                data_type: Some(*ty),
+            })
+            .collect(),
+    );
+    Ok(Relation {
+        plan: Plan::Values {
+            rows,
+            width: st.columns.len(),
+        },
+        scope,
+        table: None,
+        local: Vec::new(),
+    })
+}
+
+/// Whether a FROM clause is known to produce no rows without running it: it inner-joins a
+/// system relation that is always empty (policies, publications, inheritance … which
+/// Chronos does not have). Name lookups only; nothing is planned.
+pub(super) fn from_is_always_empty(from: &[ast::TableWithJoins]) -> bool {
+    fn factor(f: &TableFactor) -> bool {
+        match f {
+            TableFactor::Table {
+                name, args: None, ..
+            } => crate::system::name_parts(name)
+                .ok()
+                .and_then(|parts| crate::system::resolve(&parts).ok().flatten())
+                .is_some_and(
+                    |r| matches!(r, crate::system::Resolved::System(st) if st.is_always_empty()),
+                ),
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => with_joins(table_with_joins),
+            _ => false,
+        }
+    }
+    fn with_joins(twj: &ast::TableWithJoins) -> bool {
+        let mut empty = factor(&twj.relation);
+        for j in &twj.joins {
+            let right = factor(&j.relation);
+            empty = match &j.join_operator {
+                JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_) => {
+                    empty || right
+                }
+                JoinOperator::Left(_) | JoinOperator::LeftOuter(_) => empty,
+                JoinOperator::Right(_) | JoinOperator::RightOuter(_) => right,
+                JoinOperator::FullOuter(_) => empty && right,
+                _ => false,
+            };
+        }
+        empty
+    }
+    from.iter().any(with_joins)
 }
 
 /// A literal usable as a key bound for a column of type `ty`, if the conversion is exact.

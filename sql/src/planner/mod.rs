@@ -115,6 +115,7 @@ fn type_of_here(e: &Expr, input: &Scope) -> Option<DataType> {
             use crate::expr::Func::*;
             match f {
                 Length | Position => Some(DataType::Integer),
+                RegexMatch | RegexIMatch => Some(DataType::Boolean),
                 Abs | Coalesce | NullIf | Round => {
                     args.iter().filter_map(|a| type_of(a, input)).next()
                 }
@@ -372,6 +373,21 @@ impl<'a> Planner<'a> {
         s: &ast::Select,
         order_by: &[ast::OrderByExpr],
     ) -> Result<(Plan, Scope)> {
+        let agg = self.agg.clone();
+        match self.plan_select_here(s, order_by) {
+            Err(e) if can_skip_binding(&e) && join::from_is_always_empty(&s.from) => {
+                self.agg = agg;
+                empty_select(s).ok_or(e)
+            }
+            planned => planned,
+        }
+    }
+
+    fn plan_select_here(
+        &mut self,
+        s: &ast::Select,
+        order_by: &[ast::OrderByExpr],
+    ) -> Result<(Plan, Scope)> {
         crate::declared::select(s)?;
         // FROM and WHERE: the join tree, with predicates pushed down.
         let (mut plan, from_scope) = join::plan_from(self, &s.from, s.selection.as_ref())?;
@@ -583,6 +599,53 @@ impl<'a> Planner<'a> {
         }
         Ok((plan, Scope::new(out)))
     }
+}
+
+/// Errors of expressions we cannot bind (array operators, functions for features we lack)
+/// that may be skipped where no row will ever reach them.
+fn can_skip_binding(e: &Error) -> bool {
+    use crate::error::SqlState;
+    matches!(
+        e.state,
+        SqlState::FeatureNotSupported | SqlState::UndefinedFunction | SqlState::UndefinedObject
+    )
+}
+
+/// A SELECT over a FROM clause that is always empty (see [`join::from_is_always_empty`]):
+/// no rows, so its select list, WHERE and ORDER BY are never evaluated and need not bind.
+/// PostgreSQL would still check them; this spares psql's `\d` queries that read catalogs of
+/// features Chronos lacks (policies, publications, extended statistics) through array
+/// operators and functions we do not have. `None` where the result is not just "no rows":
+/// aggregates without GROUP BY yield one row, and `*` needs the relations' columns.
+fn empty_select(s: &ast::Select) -> Option<(Plan, Scope)> {
+    let grouped = !matches!(&s.group_by, GroupByExpr::Expressions(e, _) if e.is_empty());
+    if !grouped && (s.projection.iter().any(select_item_has_aggregate) || s.having.is_some()) {
+        return None;
+    }
+    let columns = s
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(e) => Some(column_name(e)),
+            SelectItem::ExprWithAlias { alias, .. } => Some(ident(alias)),
+            _ => None,
+        })
+        .map(|name| {
+            name.map(|name| ScopeColumn {
+                table: None,
+                name,
+                data_type: None,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let width = columns.len();
+    Some((
+        Plan::Values {
+            rows: Vec::new(),
+            width,
+        },
+        Scope::new(columns),
+    ))
 }
 
 fn sort_key(expr: Expr, options: &ast::OrderByOptions) -> SortKey {
