@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use chronos_sql::{CancelHandle, DataType, Engine, Row, StatementResult, Streamed, Value};
+use chronos_sql::{
+    CancelHandle, DataType, Engine, Row, SessionMessage, StatementResult, Streamed, Value,
+};
 use futures::{Sink, SinkExt};
 use parking_lot::Mutex;
 use pgwire::api::auth::{
@@ -23,13 +25,14 @@ use pgwire::api::{
     ClientInfo, ClientPortalStore, METADATA_DATABASE, METADATA_USER, PgWireConnectionState,
     PgWireServerHandlers,
 };
-use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::response::{
-    CommandComplete, EmptyQueryResponse, ErrorResponse, ReadyForQuery, TransactionStatus,
+    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
+    TransactionStatus,
 };
 use pgwire::messages::simplequery::Query;
-use pgwire::messages::startup::SecretKey;
+use pgwire::messages::startup::{ParameterStatus, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use crate::error::{fatal, internal, sql_error_info};
@@ -184,7 +187,14 @@ impl StartupHandler for Handlers {
         self.admit(client)?;
         let mut slot = self.claim_slot()?;
 
-        let session = self.shared.engine.session();
+        let mut session = self.shared.engine.session();
+        // pgwire reports the startup packet's application_name in its ParameterStatus; the
+        // session starts with the same value so SHOW and later reports agree.
+        if let Some(name) = client.metadata().get("application_name") {
+            session
+                .set_startup_parameter("application_name", name)
+                .map_err(|e| PgWireError::UserError(Box::new(sql_error_info(&e))))?;
+        }
         let pid = self.shared.next_pid.fetch_add(1, Ordering::Relaxed);
         let secret = SecretKey::I32(cancel_secret(pid));
         self.shared
@@ -319,6 +329,21 @@ where
                 streamed_rows += 1;
                 client
                     .feed(PgWireBackendMessage::DataRow(data_row(&row)))
+                    .await?;
+            }
+            Event::Streamed(Streamed::Message(SessionMessage::Notice { code, message })) => {
+                let info = ErrorInfo::new("NOTICE".to_owned(), code.to_owned(), message);
+                client
+                    .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
+                        info,
+                    )))
+                    .await?;
+            }
+            Event::Streamed(Streamed::Message(SessionMessage::ParameterStatus { name, value })) => {
+                client
+                    .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                        name, value,
+                    )))
                     .await?;
             }
             Event::Streamed(Streamed::Done(Ok(result))) => {

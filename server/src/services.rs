@@ -364,6 +364,9 @@ impl SqlService {
             let mut batch = Vec::new();
             let mut bytes = 0;
             s.execute_streaming(&sql, &mut |item| match item {
+                // Notices and parameter reports have no gRPC message yet; the result itself
+                // is complete without them.
+                chronos_sql::Streamed::Message(_) => true,
                 chronos_sql::Streamed::Columns(c) => send(Item::Columns(QueryColumns {
                     columns: c.iter().map(column_to_pb).collect(),
                 })),

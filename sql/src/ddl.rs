@@ -217,13 +217,17 @@ pub fn drop(
     kind: &ObjectType,
     if_exists: bool,
     names: &[ast::ObjectName],
+    notices: &mut Vec<String>,
 ) -> Result<StatementResult> {
     match kind {
         ObjectType::Table => {
             for n in names {
                 let name = match declared::table_name(n, NameUse::Create) {
                     // PostgreSQL: a missing schema with IF EXISTS is skipped, as a missing table.
-                    Err(e) if if_exists && e.state == SqlState::InvalidSchemaName => continue,
+                    Err(e) if if_exists && e.state == SqlState::InvalidSchemaName => {
+                        notices.push(format!("{}, skipping", e.message));
+                        continue;
+                    }
                     r => r?,
                 };
                 match catalog::find_table(txn, &name)? {
@@ -231,7 +235,9 @@ pub fn drop(
                         delete_prefix(txn, &encoding::table_prefix(t.id))?;
                         catalog::delete_table(txn, &t)?;
                     }
-                    None if if_exists => {}
+                    None if if_exists => {
+                        notices.push(format!("table \"{name}\" does not exist, skipping"));
+                    }
                     None => {
                         return Err(sql_error!(
                             UndefinedTable,
@@ -253,7 +259,9 @@ pub fn drop(
                         t.indexes.retain(|i| i.id != index.id);
                         catalog::save_table(txn, &t)?;
                     }
-                    None if if_exists => {}
+                    None if if_exists => {
+                        notices.push(format!("index \"{name}\" does not exist, skipping"));
+                    }
                     None => {
                         return Err(sql_error!(
                             UndefinedObject,

@@ -79,8 +79,11 @@ pub enum NameUse {
 }
 
 /// The table a possibly qualified name refers to: `t` and `public.t` are `t`; another schema
-/// does not exist; a database qualifier is a cross-database reference.
+/// does not exist; a database qualifier is a cross-database reference. Reads of system
+/// relations are resolved before this (see [`crate::system::resolve`]), so a system relation
+/// here is a write or DDL, refused with 42501.
 pub fn table_name(name: &ast::ObjectName, how: NameUse) -> Result<String> {
+    crate::system::refuse_write(name)?;
     let parts: Vec<String> = name
         .0
         .iter()

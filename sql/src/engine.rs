@@ -57,9 +57,21 @@ pub enum StatementResult {
     Explain { lines: Vec<String> },
 }
 
+/// Something a statement tells its client besides its result, as PostgreSQL's NoticeResponse
+/// and ParameterStatus messages do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionMessage {
+    /// A NOTICE (e.g. `table "x" does not exist, skipping`), with its SQLSTATE.
+    Notice { code: &'static str, message: String },
+    /// A reported parameter (application_name) changed to `value`.
+    ParameterStatus { name: String, value: String },
+}
+
 /// What [`Session::execute_streaming`] hands its sink, in order.
 #[derive(Debug)]
 pub enum Streamed {
+    /// A notice or parameter change of the current statement, before its `Done`.
+    Message(SessionMessage),
     /// A query's columns, before its rows.
     Columns(Vec<ColumnInfo>),
     /// One row of the current query.
@@ -246,6 +258,7 @@ impl Engine {
             memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
             cancel: CancelHandle::default(),
             settings: Settings::new(self.default_statement_timeout),
+            messages: parking_lot::Mutex::new(Vec::new()),
         }
     }
 }
@@ -264,6 +277,10 @@ pub struct Session {
     /// Fires to stop the running statement; cleared when a request starts.
     cancel: CancelHandle,
     settings: Settings,
+    /// What the running request's statements told the client so far; see
+    /// [`Session::take_messages`]. Emptied as each request starts, so it never outgrows one
+    /// request's statements.
+    messages: parking_lot::Mutex<Vec<SessionMessage>>,
 }
 
 fn parse(sql: &str) -> Result<Vec<Statement>> {
@@ -360,6 +377,7 @@ impl Session {
     /// error is the last element. A parse error is the only element.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
         self.cancel.reset();
+        self.messages.lock().clear();
         if sql.len() > depth::MAX_STATEMENT_BYTES {
             return vec![Err(depth::too_long(sql.len()))];
         }
@@ -374,6 +392,7 @@ impl Session {
         let mut out = Vec::new();
         for st in &statements {
             let r = self.execute_statement(st, None);
+            self.queue_reports();
             let failed = r.is_err();
             out.push(r);
             if failed {
@@ -390,6 +409,7 @@ impl Session {
     /// its error (its transaction, if explicit, is then aborted, as for any error).
     pub fn execute_streaming(&mut self, sql: &str, sink: StreamSink<'_>) {
         self.cancel.reset();
+        self.messages.lock().clear();
         if sql.len() > depth::MAX_STATEMENT_BYTES {
             sink(Streamed::Done(Err(depth::too_long(sql.len()))));
             return;
@@ -407,11 +427,43 @@ impl Session {
         };
         for st in &statements {
             let r = self.execute_statement(st, Some(&mut *sink));
+            self.queue_reports();
             let failed = r.is_err();
+            let messages = std::mem::take(&mut *self.messages.lock());
+            for m in messages {
+                if !sink(Streamed::Message(m)) {
+                    return;
+                }
+            }
             if !sink(Streamed::Done(r)) || failed {
                 break;
             }
         }
+    }
+
+    /// Queues the reported parameters the last statement changed (SET, RESET, ROLLBACK).
+    fn queue_reports(&mut self) {
+        let reports = self.settings.take_reports();
+        self.messages.lock().extend(
+            reports
+                .into_iter()
+                .map(|(name, value)| SessionMessage::ParameterStatus { name, value }),
+        );
+    }
+
+    /// The notices and parameter changes of the last [`Session::execute`] call (a streaming
+    /// call hands them to its sink instead).
+    pub fn take_messages(&mut self) -> Vec<SessionMessage> {
+        std::mem::take(&mut *self.messages.lock())
+    }
+
+    /// The value of a parameter reported in ParameterStatus (application_name), to set from
+    /// a connection's startup packet. Values are as `SET` takes them.
+    pub fn set_startup_parameter(&mut self, name: &str, value: &str) -> Result<()> {
+        self.settings.set_reported(name, value)?;
+        // The startup packet's own ParameterStatus is sent by the protocol layer.
+        self.settings.take_reports();
+        Ok(())
     }
 
     /// Whether the session is inside an explicit transaction block.
@@ -690,7 +742,17 @@ impl Session {
                 if_exists,
                 names,
                 ..
-            } => ddl::drop(txn, object_type, *if_exists, names),
+            } => {
+                let mut notices = Vec::new();
+                let r = ddl::drop(txn, object_type, *if_exists, names, &mut notices);
+                self.messages
+                    .lock()
+                    .extend(notices.into_iter().map(|message| SessionMessage::Notice {
+                        code: "00000",
+                        message,
+                    }));
+                r
+            }
             Statement::ShowTables { .. } => {
                 let mut names: Vec<String> = catalog::list_tables(txn)?
                     .into_iter()

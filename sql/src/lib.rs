@@ -64,8 +64,8 @@ pub mod engine;
 pub use cancel::{CancelHandle, SystemTicker, Ticker};
 pub use depth::MAX_EXPRESSION_DEPTH;
 pub use engine::{
-    ColumnInfo, CommitError, CommitPath, Engine, LocalCommit, Session, StatementResult, StreamSink,
-    Streamed,
+    ColumnInfo, CommitError, CommitPath, Engine, LocalCommit, Session, SessionMessage,
+    StatementResult, StreamSink, Streamed,
 };
 pub use error::{Error, Result, SqlState};
 pub use settings::{format_statement_timeout, parse_statement_timeout};

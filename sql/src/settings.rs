@@ -84,7 +84,68 @@ pub(crate) const FIXED: &[Fixed] = &[
         shown: "1",
         accepts: |v| matches!(v, "1" | "2" | "3"),
     },
+    Fixed {
+        name: "standard_conforming_strings",
+        shown: "on",
+        accepts: is_on,
+    },
+    // Every transaction runs under snapshot isolation, which is what PostgreSQL's
+    // REPEATABLE READ is; READ COMMITTED and SERIALIZABLE would be different promises.
+    Fixed {
+        name: "transaction_isolation",
+        shown: "repeatable read",
+        accepts: |v| v == "repeatable read",
+    },
+    Fixed {
+        name: "default_transaction_isolation",
+        shown: "repeatable read",
+        accepts: |v| v == "repeatable read",
+    },
+    // A transaction is read-only only when it says so (BEGIN READ ONLY).
+    Fixed {
+        name: "default_transaction_read_only",
+        shown: "off",
+        accepts: is_off,
+    },
 ];
+
+/// PostgreSQL's spellings of a boolean parameter's true and false.
+fn is_on(v: &str) -> bool {
+    matches!(v, "on" | "true" | "yes" | "1" | "t" | "y")
+}
+
+fn is_off(v: &str) -> bool {
+    matches!(v, "off" | "false" | "no" | "0" | "f" | "n")
+}
+
+/// `application_name`: any text, reported to the client whenever it changes.
+const APPLICATION_NAME: &str = "application_name";
+
+/// PostgreSQL keeps at most NAMEDATALEN - 1 bytes of an application name, and replaces
+/// anything but printable ASCII with `?`.
+const MAX_APPLICATION_NAME_BYTES: usize = 63;
+
+fn clean_application_name(v: &str) -> String {
+    v.chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(MAX_APPLICATION_NAME_BYTES)
+        .collect()
+}
+
+/// A parameter as PostgreSQL spells it in its catalog (and names SHOW's column).
+pub(crate) fn display_name(name: &'static str) -> &'static str {
+    match name {
+        "datestyle" => "DateStyle",
+        "timezone" => "TimeZone",
+        other => other,
+    }
+}
 
 fn fixed(name: &str) -> Option<&'static Fixed> {
     FIXED.iter().find(|f| f.name == name)
@@ -123,6 +184,11 @@ pub(crate) struct Settings {
     local: Option<Duration>,
     /// The session's value when the open transaction block began.
     at_begin: Option<Duration>,
+    application_name: String,
+    /// `application_name` when the open transaction block began.
+    application_name_at_begin: Option<String>,
+    /// Reported parameters that changed and were not yet handed to the client.
+    reports: Vec<(String, String)>,
 }
 
 impl Settings {
@@ -132,7 +198,33 @@ impl Settings {
             session: default,
             local: None,
             at_begin: None,
+            application_name: String::new(),
+            application_name_at_begin: None,
+            reports: Vec::new(),
         }
+    }
+
+    fn set_application_name(&mut self, value: &str) {
+        let value = clean_application_name(value);
+        if value != self.application_name {
+            self.reports
+                .push((APPLICATION_NAME.to_string(), value.clone()));
+            self.application_name = value;
+        }
+    }
+
+    /// Sets a reported parameter (from a connection's startup packet).
+    pub(crate) fn set_reported(&mut self, name: &str, value: &str) -> Result<()> {
+        if name != APPLICATION_NAME {
+            return Err(unrecognized(name));
+        }
+        self.set_application_name(value);
+        Ok(())
+    }
+
+    /// The reported parameters that changed since the last call.
+    pub(crate) fn take_reports(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.reports)
     }
 
     /// The timeout the next statement runs under (zero: none).
@@ -142,16 +234,21 @@ impl Settings {
 
     pub(crate) fn begin(&mut self) {
         self.at_begin = Some(self.session);
+        self.application_name_at_begin = Some(self.application_name.clone());
     }
 
     pub(crate) fn commit(&mut self) {
         self.at_begin = None;
+        self.application_name_at_begin = None;
         self.local = None;
     }
 
     pub(crate) fn rollback(&mut self) {
         if let Some(before) = self.at_begin.take() {
             self.session = before;
+        }
+        if let Some(before) = self.application_name_at_begin.take() {
+            self.set_application_name(&before);
         }
         self.local = None;
     }
@@ -188,6 +285,22 @@ impl Settings {
                 return Err(Error::unsupported("SET GLOBAL"));
             }
             return set_fixed(f, values);
+        }
+        if name == APPLICATION_NAME {
+            if !matches!(scope, None | Some(ContextModifier::Session)) {
+                return Err(Error::unsupported(format!(
+                    "SET {scope:?} {APPLICATION_NAME}"
+                )));
+            }
+            let [value] = values else {
+                return Err(sql_error!(
+                    InvalidParameterValue,
+                    "SET {APPLICATION_NAME} takes only one argument"
+                ));
+            };
+            let value = setting_text(value)?.unwrap_or_default();
+            self.set_application_name(&value);
+            return Ok(StatementResult::Command { tag: "SET".into() });
         }
         if name != STATEMENT_TIMEOUT {
             return Err(unrecognized(&name));
@@ -230,13 +343,22 @@ impl Settings {
                 .collect::<Vec<_>>()
                 .join(" "),
         );
+        let name = match name.as_str() {
+            "transaction isolation level" => "transaction_isolation".to_string(),
+            _ => name,
+        };
+        let text_result = |column: &str, value: &str| StatementResult::Query {
+            columns: vec![ColumnInfo {
+                name: column.into(),
+                data_type: Some(DataType::Text),
+            }],
+            rows: vec![vec![Value::Text(value.into())]],
+        };
+        if name == APPLICATION_NAME {
+            return Ok(text_result(APPLICATION_NAME, &self.application_name));
+        }
         if let Some(f) = fixed(&name) {
-            // PostgreSQL names the column as the parameter is spelled in its catalog.
-            let column = match f.name {
-                "datestyle" => "DateStyle",
-                "timezone" => "TimeZone",
-                other => other,
-            };
+            let column = display_name(f.name);
             return Ok(StatementResult::Query {
                 columns: vec![ColumnInfo {
                     name: column.into(),
@@ -261,9 +383,15 @@ impl Settings {
 
     fn reset(&mut self, reset: &Reset) -> Result<StatementResult> {
         match reset {
-            Reset::ALL => {}
+            Reset::ALL => self.set_application_name(""),
             Reset::ConfigurationParameter(name) => {
                 let name = parameter_name(&name.to_string());
+                if name == APPLICATION_NAME {
+                    self.set_application_name("");
+                    return Ok(StatementResult::Command {
+                        tag: "RESET".into(),
+                    });
+                }
                 if fixed(&name).is_some() {
                     // Its one value is its default.
                     return Ok(StatementResult::Command {

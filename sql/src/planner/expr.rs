@@ -233,7 +233,8 @@ impl Planner<'_> {
                 {
                     return Err(sql_error!(
                         UndefinedObject,
-                        "collation \"{collation}\" for encoding \"UTF8\" does not exist"
+                        "collation \"{}\" for encoding \"UTF8\" does not exist",
+                        parts.join(".")
                     ));
                 }
                 self.bind_expr(expr, scope)?

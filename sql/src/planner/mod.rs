@@ -686,7 +686,17 @@ fn column_name(e: &ast::Expr) -> String {
         ast::Expr::Identifier(id) => ident(id),
         ast::Expr::CompoundIdentifier(ids) => ids.last().map(ident).unwrap_or_default(),
         ast::Expr::Function(f) => object_name(&f.name).unwrap_or_else(|_| "?column?".into()),
-        ast::Expr::Cast { expr, .. } => column_name(expr),
+        // PostgreSQL names a cast of anything unnamed after the type.
+        ast::Expr::Cast {
+            expr, data_type, ..
+        } => match column_name(expr) {
+            name if name == "?column?" => {
+                let ty = data_type.to_string().to_lowercase();
+                let ty = ty.rsplit('.').next().unwrap_or_default();
+                ty.split('(').next().unwrap_or_default().to_string()
+            }
+            name => name,
+        },
         ast::Expr::Nested(inner) => column_name(inner),
         ast::Expr::Case { .. } => "case".into(),
         _ => "?column?".into(),

@@ -191,26 +191,20 @@ pub fn name_parts(name: &sqlparser::ast::ObjectName) -> Result<Vec<String>> {
 /// anything in a system schema, as PostgreSQL refuses an ordinary role (42501).
 pub fn refuse_write(name: &sqlparser::ast::ObjectName) -> Result<()> {
     let parts = name_parts(name)?;
-    match parts.as_slice() {
-        [schema, t]
-            if matches!(
-                Schema::from_name(schema),
-                Some(Schema::PgCatalog | Schema::InformationSchema)
-            ) =>
-        {
-            Err(sql_error!(
-                InsufficientPrivilege,
-                "permission denied for relation \"{schema}.{t}\""
-            )
-            .with_detail(
-                "The system catalogs are computed from Chronos's own catalog and read-only.",
-            ))
-        }
-        [t] if find(Schema::PgCatalog, t).is_some() => Err(sql_error!(
-            InsufficientPrivilege,
-            "permission denied for table {t}"
+    let denied = |what: String| {
+        sql_error!(InsufficientPrivilege, "permission denied for {what}").with_detail(
+            "The system catalogs are computed from Chronos's own catalog and read-only.",
         )
-        .with_detail("The system catalogs are computed from Chronos's own catalog and read-only.")),
+    };
+    match parts.as_slice() {
+        [schema, t] => match Schema::from_name(schema) {
+            Some(s @ (Schema::PgCatalog | Schema::InformationSchema)) => Err(match find(s, t) {
+                Some(_) => denied(format!("table {t}")),
+                None => denied(format!("schema {schema}")),
+            }),
+            _ => Ok(()),
+        },
+        [t] if find(Schema::PgCatalog, t).is_some() => Err(denied(format!("table {t}"))),
         _ => Ok(()),
     }
 }

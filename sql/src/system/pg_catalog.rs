@@ -778,7 +778,7 @@ const SETTINGS: &[(&str, DataType)] = &[
 fn settings(_: &Snapshot) -> Result<Vec<Row>> {
     let mut rows: Vec<Row> = crate::settings::FIXED
         .iter()
-        .map(|f| (f.name, f.shown))
+        .map(|f| (crate::settings::display_name(f.name), f.shown))
         .chain([
             ("server_version", "15.0"),
             ("server_encoding", "UTF8"),

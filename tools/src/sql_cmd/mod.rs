@@ -82,6 +82,11 @@ pub trait SqlTarget {
     fn describe_table(&mut self, name: &str) -> chronos_sql::Result<StatementResult>;
     /// What stops the statement `execute` is running, called from another thread.
     fn canceller(&self) -> Canceller;
+    /// The notices of the last `execute` (none from a cluster node: gRPC does not carry
+    /// them yet).
+    fn take_notices(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 impl SqlTarget for Session {
@@ -100,6 +105,15 @@ impl SqlTarget for Session {
     fn canceller(&self) -> Canceller {
         let handle = self.cancel_handle();
         std::sync::Arc::new(move || handle.cancel())
+    }
+    fn take_notices(&mut self) -> Vec<String> {
+        self.take_messages()
+            .into_iter()
+            .filter_map(|m| match m {
+                chronos_sql::SessionMessage::Notice { message, .. } => Some(message),
+                chronos_sql::SessionMessage::ParameterStatus { .. } => None,
+            })
+            .collect()
     }
 }
 
@@ -173,6 +187,9 @@ fn run_statements(
         let cancel = session.canceller();
         let results = interrupts.run(cancel, || session.execute(&statement));
         let elapsed = start.elapsed();
+        for notice in session.take_notices() {
+            errln!("NOTICE: {notice}");
+        }
         let mut failed = false;
         for result in results {
             match result {
