@@ -20,9 +20,14 @@
 //! transaction state in ReadyForQuery; CancelRequest (57014 from the engine). At most
 //! [`PgConfig::max_connections`] sessions (53300 past it).
 //!
+//! A statement's notices (NoticeResponse) and reported parameter changes (ParameterStatus
+//! for `application_name`, which the startup packet may also set) go out before its
+//! CommandComplete. The catalogs psql and drivers read are the SQL engine's (`pg_catalog`,
+//! `information_schema`).
+//!
 //! Not implemented yet: the extended query protocol (Parse/Bind/Execute are refused by
-//! pgwire's default handler with an error), SET/SHOW of the driver parameters beyond what
-//! the SQL engine knows, catalogs, COPY, SCRAM and TLS, `--pg-listen` on cluster nodes.
+//! pgwire's default handler with an error), COPY, SCRAM and TLS, `--pg-listen` on cluster
+//! nodes.
 //! Message size is bounded by pgwire's codec (1 GiB for a Query, 10 kB for most other
 //! frontend messages); the engine then refuses statements over 16 MiB.
 

@@ -1359,4 +1359,31 @@ mod tests {
         assert!(like("", "%", false));
         assert!(like("abcabc", "%abc", false));
     }
+
+    #[test]
+    fn regex_match_and_its_errors() {
+        assert_eq!(regex_match("t", "^(t)$", false).ok(), Some(true));
+        assert_eq!(regex_match("tt", "^(t)$", false).ok(), Some(false));
+        assert_eq!(regex_match("T_X", "^(t_.*)$", true).ok(), Some(true));
+        let e = regex_match("x", "(", false).err().map(|e| e.state.code());
+        assert_eq!(e, Some("2201B"));
+    }
+
+    #[test]
+    fn arrays_as_text_round_trip_and_refuse_what_needs_quoting() {
+        let vals = [Value::Text("a".into()), Value::Null, Value::Integer(3)];
+        assert_eq!(array_text(vals.iter()).ok().as_deref(), Some("{a,NULL,3}"));
+        assert_eq!(array_text([].iter()).ok().as_deref(), Some("{}"));
+        for bad in ["", "a b", "a,b", "null", "{"] {
+            let v = [Value::Text(bad.into())];
+            assert!(array_text(v.iter()).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            array_elements("{a,NULL,3}").ok(),
+            Some(vec!["a".to_string(), "3".to_string()])
+        );
+        assert_eq!(array_elements("{}").ok(), Some(vec![]));
+        assert!(array_elements("a,b").is_err());
+        assert!(array_elements("{\"a b\"}").is_err());
+    }
 }

@@ -23,7 +23,12 @@
 //!   timeout on the [`Ticker`] seam), checked in the executor's per-row loops.
 //! - `settings`: `SET`/`SHOW`/`RESET statement_timeout`, PostgreSQL's units and rules, and the
 //!   driver parameters with one value (client_encoding, DateStyle, TimeZone, search_path,
-//!   extra_float_digits): that value accepted, any other refused (22023).
+//!   extra_float_digits, standard_conforming_strings, transaction_isolation,
+//!   default_transaction_*): that value accepted, any other refused (22023);
+//!   `application_name`, any value, reported to the client as a [`SessionMessage`].
+//! - `system`: `pg_catalog` and `information_schema` as read-only virtual relations computed
+//!   from the catalog at the statement's snapshot, and the catalog functions and `reg*` casts
+//!   clients use, bound at plan time.
 //! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
 //! - `declared`: clauses the parser accepts that we do not honour (TEMP, PARTITION BY, WITH
 //!   (...), USING hash, CONCURRENTLY, ON CONFLICT, RETURNING, SERIALIZABLE, other schemas,

@@ -222,6 +222,17 @@ impl Planner<'_> {
                 }
             }
             ast::Expr::BinaryOp { .. } => self.bind_chain(e, scope)?,
+            ast::Expr::AnyOp {
+                left,
+                compare_op,
+                right,
+                ..
+            } => self.bind_quantified(true, left, compare_op, right, scope)?,
+            ast::Expr::AllOp {
+                left,
+                compare_op,
+                right,
+            } => self.bind_quantified(false, left, compare_op, right, scope)?,
             ast::Expr::Collate { expr, collation } => {
                 // Text compares byte-wise: the default collation is C, which is also all
                 // there is. Any other collation is not honoured, so it is an error.
@@ -443,6 +454,66 @@ impl Planner<'_> {
             other => return Err(Error::unsupported(format!("expression {other}"))),
         };
         Ok(bound)
+    }
+
+    /// `x op ANY (…)` (`any`) or `x op ALL (…)` over an `ARRAY[…]` list or a subquery: the
+    /// disjunction (conjunction) of `x op element`, with SQL's three-valued logic; `= ANY`
+    /// is `IN` and `<> ALL` is `NOT IN`.
+    fn bind_quantified(
+        &mut self,
+        any: bool,
+        left: &ast::Expr,
+        op: &BinaryOperator,
+        right: &ast::Expr,
+        scope: &Scope,
+    ) -> Result<Expr> {
+        let quantifier = if any { "ANY" } else { "ALL" };
+        let op = bin_op(op)?;
+        if !op.is_comparison() {
+            return Err(Error::unsupported(format!("{} {quantifier}", op.symbol())));
+        }
+        let x = self.bind_expr(left, scope)?;
+        let elements = match right {
+            ast::Expr::Array(a) => &a.elem,
+            ast::Expr::Subquery(q)
+                if matches!((any, op), (true, BinOp::Eq) | (false, BinOp::NotEq)) =>
+            {
+                let plan = self.plan_subquery(q, scope, true)?;
+                return Ok(Expr::Subquery {
+                    plan: Box::new(plan),
+                    kind: SubqueryKind::In(Box::new(x)),
+                    negated: !any,
+                });
+            }
+            _ => {
+                return Err(Error::unsupported(format!(
+                    "{} {quantifier} over anything but an ARRAY[...] list (arrays are not a type here)",
+                    op.symbol()
+                )));
+            }
+        };
+        let list = elements
+            .iter()
+            .map(|e| self.bind_expr(e, scope))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(match (any, op) {
+            (true, BinOp::Eq) | (false, BinOp::NotEq) => Expr::InList {
+                expr: Box::new(x),
+                list,
+                negated: !any,
+            },
+            _ => {
+                let mut terms = list
+                    .into_iter()
+                    .map(|v| Expr::Binary(op, Box::new(x.clone()), Box::new(v)));
+                // Over no elements ANY is false and ALL is true.
+                let Some(first) = terms.next() else {
+                    return Ok(Expr::Literal(Value::Boolean(!any)));
+                };
+                let join = if any { BinOp::Or } else { BinOp::And };
+                Expr::chain(first, terms.map(|t| (join, t)).collect())
+            }
+        })
     }
 
     pub(super) fn bind_column(

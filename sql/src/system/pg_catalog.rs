@@ -277,10 +277,6 @@ fn collation_of(type_oid: i64) -> i64 {
     }
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one pg_attribute row, column by column"
-)]
 fn attribute_row(
     rel: i64,
     name: &str,
