@@ -181,7 +181,10 @@ impl Planner<'_> {
                 let names: Vec<String> = ids.iter().map(ident).collect();
                 match names.as_slice() {
                     [table, column] => self.bind_column(Some(table), column, scope)?,
-                    [schema, table, column] if schema == crate::declared::SCHEMA => {
+                    // The relation's schema-qualified name (`pg_catalog.pg_class.relname`).
+                    [schema, table, column]
+                        if crate::system::Schema::from_name(schema).is_some() =>
+                    {
                         self.bind_column(Some(table), column, scope)?
                     }
                     [schema, table, _] => {
