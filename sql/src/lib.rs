@@ -24,6 +24,9 @@
 //! - `settings`: `SET`/`SHOW`/`RESET statement_timeout`, PostgreSQL's units and rules, and the
 //!   driver parameters with one value (client_encoding, DateStyle, TimeZone, search_path,
 //!   extra_float_digits): that value accepted, any other refused (22023).
+//! - `prepared`: prepared statements and portals (the plan cache; SQL PREPARE/EXECUTE/
+//!   DEALLOCATE and the wire protocol's Parse/Bind/Execute), `$n` parameters typed by
+//!   `planner::params`; `cursor`: a portal suspended after a row limit keeps its executor.
 //! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
 //! - `declared`: clauses the parser accepts that we do not honour (TEMP, PARTITION BY, WITH
 //!   (...), USING hash, CONCURRENTLY, ON CONFLICT, RETURNING, SERIALIZABLE, other schemas,
@@ -36,7 +39,7 @@
 //!   heap-allocated stack segment when the thread's stack runs low, so any thread size works.
 //!
 //! Not implemented yet: window functions, CTEs, views, ALTER TABLE, ON CONFLICT, RETURNING,
-//! savepoints, prepared statements (every statement is parsed and planned per execution); the
+//! savepoints; the
 //! optimiser has no statistics (join order is greedy
 //! over equi-join connectivity, and an index is chosen by how many key columns WHERE fixes).
 
@@ -44,6 +47,7 @@ pub mod cancel;
 #[cfg(test)]
 mod cancel_tests;
 mod catalog;
+pub mod cursor;
 mod ddl;
 mod declared;
 mod depth;
@@ -55,6 +59,9 @@ mod expr;
 pub mod inspect;
 mod plan;
 mod planner;
+pub mod prepared;
+#[cfg(test)]
+mod prepared_tests;
 mod settings;
 mod value;
 
@@ -67,5 +74,6 @@ pub use engine::{
     Streamed,
 };
 pub use error::{Error, Result, SqlState};
+pub use prepared::{PortalOutcome, StatementDescription};
 pub use settings::{format_statement_timeout, parse_statement_timeout};
 pub use value::{DataType, Row, Value, format_float};

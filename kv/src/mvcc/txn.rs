@@ -55,6 +55,16 @@ impl Transaction {
         self.writes.contains_key(key)
     }
 
+    /// A read-only transaction seeing exactly what this one sees now: the same snapshot and
+    /// a copy of its writes so far (for a cursor that keeps reading, on another thread, what
+    /// its transaction saw when it was opened).
+    pub fn read_only_copy(&self) -> Result<Transaction> {
+        let mut copy = self.store.begin_as_of(self.read_ts)?;
+        copy.writes = self.writes.clone();
+        copy.write_bytes = self.write_bytes;
+        Ok(copy)
+    }
+
     /// The snapshot this transaction reads.
     pub fn read_ts(&self) -> Timestamp {
         self.read_ts

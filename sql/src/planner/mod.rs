@@ -4,6 +4,7 @@
 
 mod expr;
 mod join;
+mod params;
 mod scope;
 
 use chronos_kv::mvcc::Transaction;
@@ -12,6 +13,8 @@ use sqlparser::ast::{
 };
 
 pub use expr::{data_type, literal};
+pub use join::scan_access;
+pub use params::ParamTypes;
 pub use scope::{Scope, ScopeColumn};
 
 use crate::catalog::{self, TableDef};
@@ -60,6 +63,8 @@ pub struct Planner<'a> {
     agg: Option<AggContext>,
     /// Nesting of expressions and queries being bound, shared with subquery planners.
     depth: Depth,
+    /// The statement's parameters, shared with subquery planners.
+    params: ParamTypes,
 }
 
 impl std::fmt::Debug for Planner<'_> {
@@ -126,7 +131,7 @@ fn type_of_here(e: &Expr, input: &Scope) -> Option<DataType> {
             ..
         } => None,
         Expr::Subquery { .. } => Some(DataType::Boolean),
-        Expr::Outer { .. } => None,
+        Expr::Outer { .. } | Expr::Param(_) => None,
     }
 }
 
@@ -137,6 +142,15 @@ impl<'a> Planner<'a> {
             outer: Vec::new(),
             agg: None,
             depth: Depth::default(),
+            params: ParamTypes::default(),
+        }
+    }
+
+    /// A planner for a statement being prepared: `$n` parameters allowed, typed by `params`.
+    pub fn with_params(txn: &'a Transaction, params: ParamTypes) -> Self {
+        Planner {
+            params,
+            ..Planner::new(txn)
         }
     }
 
@@ -157,6 +171,7 @@ impl<'a> Planner<'a> {
             outer,
             agg: None,
             depth: self.depth,
+            params: self.params.clone(),
         };
         let (plan, out) = sub.plan_query(q)?;
         if one_column && out.len() != 1 {
