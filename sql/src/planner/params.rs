@@ -5,10 +5,12 @@
 //! wins over inference; a parameter still unknown once the statement is bound is text.
 //!
 //! The state is shared by a planner and the planners of its subqueries (one statement, one
-//! numbering), hence the `Rc<RefCell<_>>`: planners are short-lived and single-threaded.
+//! numbering), hence the shared pointer; a mutex rather than a `RefCell` only because a
+//! session (which keeps the values of the statement it runs) moves between threads.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use super::scope::Scope;
 use super::{Planner, type_of};
@@ -33,12 +35,12 @@ struct State {
 
 /// The parameters of the statement a planner binds.
 #[derive(Debug, Clone, Default)]
-pub struct ParamTypes(Rc<RefCell<State>>);
+pub struct ParamTypes(Arc<Mutex<State>>);
 
 impl ParamTypes {
     /// Parameters allowed, with the types the client declared (`None`: infer it).
     pub fn declared(types: &[Option<DataType>]) -> ParamTypes {
-        ParamTypes(Rc::new(RefCell::new(State {
+        ParamTypes(Arc::new(Mutex::new(State {
             allowed: true,
             types: types.to_vec(),
             values: None,
@@ -47,7 +49,7 @@ impl ParamTypes {
 
     /// Parameters of these types bound to these values (of those types).
     pub fn values(types: &[DataType], values: Vec<Value>) -> ParamTypes {
-        ParamTypes(Rc::new(RefCell::new(State {
+        ParamTypes(Arc::new(Mutex::new(State {
             allowed: true,
             types: types.iter().copied().map(Some).collect(),
             values: Some(values),
@@ -57,7 +59,7 @@ impl ParamTypes {
     /// The type of each parameter, unknown ones resolved to text.
     pub fn resolved(&self) -> Vec<DataType> {
         self.0
-            .borrow()
+            .lock()
             .types
             .iter()
             .map(|t| t.unwrap_or(DataType::Text))
@@ -71,7 +73,7 @@ impl ParamTypes {
             .and_then(|d| d.parse::<usize>().ok())
             .filter(|n| (1..=MAX_PARAMS).contains(n))
             .ok_or_else(|| sql_error!(SyntaxError, "syntax error at or near \"{text}\""))?;
-        let mut st = self.0.borrow_mut();
+        let mut st = self.0.lock();
         if !st.allowed {
             return Err(sql_error!(UndefinedParameter, "there is no parameter ${n}"));
         }
@@ -89,7 +91,7 @@ impl ParamTypes {
 
     /// The type of parameter `i` if known.
     fn get(&self, i: usize) -> Option<DataType> {
-        self.0.borrow().types.get(i).copied().flatten()
+        self.0.lock().types.get(i).copied().flatten()
     }
 
     /// If `e` is a parameter of still unknown type, it becomes `ty`.
@@ -97,7 +99,7 @@ impl ParamTypes {
         let (Expr::Param(i), Some(ty)) = (e, ty) else {
             return;
         };
-        let mut st = self.0.borrow_mut();
+        let mut st = self.0.lock();
         if let Some(slot @ None) = st.types.get_mut(*i) {
             *slot = Some(ty);
         }
