@@ -435,6 +435,14 @@ impl Session {
         &mut self.registry
     }
 
+    /// Any error inside a transaction block aborts it (PostgreSQL's rule, for the protocol's
+    /// Parse and Bind errors as for statements).
+    pub(crate) fn fail_transaction(&mut self) {
+        if self.txn.is_some() {
+            self.failed = true;
+        }
+    }
+
     /// 25P02 inside a failed transaction block.
     pub(crate) fn refuse_if_failed(&self) -> Result<()> {
         if self.transaction_failed() {

@@ -152,8 +152,12 @@ impl Session {
         if sql.len() > crate::depth::MAX_STATEMENT_BYTES {
             return Err(crate::depth::too_long(sql.len()));
         }
-        let statement = crate::depth::with_statement_stack(sql.len(), || parse_one(sql))?;
-        self.prepare_statement(name, statement, declared)
+        let statement = crate::depth::with_statement_stack(sql.len(), || parse_one(sql));
+        let out = statement.and_then(|st| self.prepare_statement(name, st, declared));
+        if out.is_err() {
+            self.fail_transaction();
+        }
+        out
     }
 
     fn prepare_statement(
@@ -252,6 +256,15 @@ impl Session {
     /// from the wire parses as PostgreSQL's input functions do: 22P02 when it does not).
     pub fn bind(&mut self, portal: &str, statement: &str, params: Vec<Value>) -> Result<()> {
         self.cancel_handle().reset();
+        let out = self.bind_here(portal, statement, params);
+        if out.is_err() {
+            self.fail_transaction();
+        }
+        out
+    }
+
+    fn bind_here(&mut self, portal: &str, statement: &str, params: Vec<Value>) -> Result<()> {
+        self.refuse_if_failed()?;
         let prepared = self
             .registry()
             .statements

@@ -85,6 +85,26 @@ fn parameter_types_are_inferred_from_context() {
         .unwrap();
     assert_eq!(d.params, [Text, Integer]);
     assert_eq!(d.columns, None);
+    // Aggregates' result types (they used to be unknown, described as text).
+    let d = s
+        .prepare(
+            "agg",
+            "SELECT count(*), sum(id), avg(id), min(v), max(f), sum(v) FROM t",
+            &[],
+        )
+        .unwrap();
+    let types: Vec<_> = d.columns.unwrap().iter().map(|c| c.data_type).collect();
+    assert_eq!(
+        types,
+        [
+            Some(Integer),
+            Some(Integer),
+            Some(Float),
+            Some(Text),
+            Some(Float),
+            None
+        ]
+    );
     let d = s
         .prepare("up", "UPDATE t SET f = $1 WHERE id = $2", &[])
         .unwrap();
@@ -187,6 +207,28 @@ fn a_portal_with_a_row_limit_suspends_and_continues_without_rerunning() {
             .code(),
         "34000"
     );
+}
+
+#[test]
+fn a_parse_or_bind_error_aborts_the_transaction_block() {
+    let mut s = session();
+    s.prepare("q", "SELECT v FROM t WHERE id = $1", &[])
+        .unwrap();
+    exec(&mut s, "BEGIN");
+    assert!(s.bind("", "q", vec![Value::Text("x".into())]).is_err());
+    assert!(s.transaction_failed());
+    assert_eq!(
+        s.bind("", "q", vec![Value::Integer(1)])
+            .unwrap_err()
+            .state
+            .code(),
+        "25P02"
+    );
+    exec(&mut s, "ROLLBACK");
+    exec(&mut s, "BEGIN");
+    assert!(s.prepare("", "SELEC 1", &[]).is_err());
+    assert!(s.transaction_failed());
+    exec(&mut s, "ROLLBACK");
 }
 
 #[test]

@@ -75,6 +75,20 @@ impl std::fmt::Debug for Planner<'_> {
     }
 }
 
+/// The type of an aggregate's result, as the executor produces it: count an integer, avg a
+/// float, sum the numeric type it adds (text is parsed as a number, so unknown), min and
+/// max their argument's.
+fn aggregate_type(call: &AggCall, input: &Scope) -> Option<DataType> {
+    use crate::plan::AggFunc;
+    let arg = call.arg.as_ref().and_then(|a| type_of(a, input));
+    match call.func {
+        AggFunc::Count => Some(DataType::Integer),
+        AggFunc::Avg => Some(DataType::Float),
+        AggFunc::Sum => arg.filter(|t| matches!(t, DataType::Integer | DataType::Float)),
+        AggFunc::Min | AggFunc::Max => arg,
+    }
+}
+
 /// The type of `l op r` from its operands' types.
 fn binary_type(op: BinOp, l: Option<DataType>, r: Option<DataType>) -> Option<DataType> {
     use crate::expr::BinOp::*;
@@ -540,8 +554,25 @@ impl<'a> Planner<'a> {
             keys.push(sort_key(expr, &o.options));
         }
 
+        // The aggregate's output columns (group keys, then aggregates) and their types, for
+        // typing the select items bound over them.
+        let mut agg_scope = None;
         if let Some(ctx) = self.agg.take() {
-            let aggregates = ctx.aggregates.into_iter().map(|(_, a)| a).collect();
+            let aggregates: Vec<AggCall> = ctx.aggregates.into_iter().map(|(_, a)| a).collect();
+            let types = ctx
+                .group_exprs
+                .iter()
+                .map(|g| type_of(g, &from_scope))
+                .chain(aggregates.iter().map(|a| aggregate_type(a, &from_scope)));
+            agg_scope = Some(Scope::new(
+                types
+                    .map(|data_type| ScopeColumn {
+                        table: None,
+                        name: String::new(),
+                        data_type,
+                    })
+                    .collect(),
+            ));
             plan = Plan::Aggregate {
                 input: Box::new(plan),
                 group_by: ctx.group_exprs,
@@ -559,7 +590,11 @@ impl<'a> Planner<'a> {
                 "HAVING requires GROUP BY or an aggregate"
             ));
         }
-        let input_scope_for_types = if aggregating { None } else { Some(&from_scope) };
+        let input_scope_for_types = if aggregating {
+            agg_scope.as_ref()
+        } else {
+            Some(&from_scope)
+        };
         for (c, e) in out.iter_mut().zip(&exprs) {
             if c.data_type.is_none() {
                 c.data_type =
