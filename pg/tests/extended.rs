@@ -283,3 +283,132 @@ async fn pgbench_extended_and_prepared_modes_run_without_failures() {
         eprintln!("pgbench -M {mode}: {processed} transactions in 3 s");
     }
 }
+
+/// A bare protocol connection, for the message sequences drivers hide.
+struct Raw(tokio::net::TcpStream);
+
+impl Raw {
+    async fn connect(addr: SocketAddr) -> Raw {
+        use tokio::io::AsyncWriteExt;
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let params = b"user\0root\0database\0chronos\0\0";
+        let mut msg = (8 + params.len() as i32).to_be_bytes().to_vec();
+        msg.extend_from_slice(&196608i32.to_be_bytes());
+        msg.extend_from_slice(params);
+        s.write_all(&msg).await.unwrap();
+        let mut raw = Raw(s);
+        raw.until_ready().await;
+        raw
+    }
+
+    async fn send(&mut self, kind: u8, body: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let mut msg = vec![kind];
+        msg.extend_from_slice(&(4 + body.len() as i32).to_be_bytes());
+        msg.extend_from_slice(body);
+        self.0.write_all(&msg).await.unwrap();
+    }
+
+    /// Messages up to and including ReadyForQuery.
+    async fn until_ready(&mut self) -> Vec<(u8, Vec<u8>)> {
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        loop {
+            let mut head = [0u8; 5];
+            self.0.read_exact(&mut head).await.unwrap();
+            let len = i32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+            let mut body = vec![0; len - 4];
+            self.0.read_exact(&mut body).await.unwrap();
+            let done = head[0] == b'Z';
+            out.push((head[0], body));
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+fn cstr(s: &str) -> Vec<u8> {
+    let mut v = s.as_bytes().to_vec();
+    v.push(0);
+    v
+}
+
+fn parse(name: &str, sql: &str) -> Vec<u8> {
+    [cstr(name), cstr(sql), 0i16.to_be_bytes().to_vec()].concat()
+}
+
+/// Bind with no parameters and every result column in `result_format`.
+fn bind(portal: &str, statement: &str, result_format: i16) -> Vec<u8> {
+    [
+        cstr(portal),
+        cstr(statement),
+        0i16.to_be_bytes().to_vec(),
+        0i16.to_be_bytes().to_vec(),
+        1i16.to_be_bytes().to_vec(),
+        result_format.to_be_bytes().to_vec(),
+    ]
+    .concat()
+}
+
+fn execute(portal: &str, max_rows: i32) -> Vec<u8> {
+    [cstr(portal), max_rows.to_be_bytes().to_vec()].concat()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_extended_batches_suspend_portals_and_skip_to_sync_after_an_error() {
+    let addr = start().await;
+    let client = connect(addr).await;
+    client
+        .batch_execute("CREATE TABLE n (i INT PRIMARY KEY); INSERT INTO n VALUES (1), (2), (3)")
+        .await
+        .unwrap();
+    let mut raw = Raw::connect(addr).await;
+    // An error at Parse: Bind and Execute are skipped, Sync answers ReadyForQuery.
+    raw.send(b'P', &parse("", "SELEC 1")).await;
+    raw.send(b'B', &bind("", "", 0)).await;
+    raw.send(b'E', &execute("", 0)).await;
+    raw.send(b'S', &[]).await;
+    let msgs = raw.until_ready().await;
+    let kinds: Vec<u8> = msgs.iter().map(|m| m.0).collect();
+    assert_eq!(kinds, b"EZ");
+    assert_eq!(msgs[1].1, b"I");
+    // A portal executed two rows at a time, results in binary.
+    raw.send(b'P', &parse("s", "SELECT i FROM n ORDER BY i"))
+        .await;
+    raw.send(b'B', &bind("p", "s", 1)).await;
+    raw.send(b'D', &[b"P".to_vec(), cstr("p")].concat()).await;
+    for _ in 0..3 {
+        raw.send(b'E', &execute("p", 2)).await;
+    }
+    raw.send(b'S', &[]).await;
+    let msgs = raw.until_ready().await;
+    let kinds: Vec<u8> = msgs.iter().map(|m| m.0).collect();
+    assert_eq!(String::from_utf8_lossy(&kinds), "12TDDsDCCZ");
+    // The RowDescription says binary (the last two bytes of the field), the rows are int8s.
+    let desc = &msgs[2].1;
+    assert_eq!(desc[desc.len() - 2..], [0, 1]);
+    let values: Vec<i64> = msgs
+        .iter()
+        .filter(|m| m.0 == b'D')
+        .map(|m| i64::from_be_bytes(m.1[6..14].try_into().unwrap()))
+        .collect();
+    assert_eq!(values, [1, 2, 3]);
+    let tags: Vec<&[u8]> = msgs
+        .iter()
+        .filter(|m| m.0 == b'C')
+        .map(|m| &m.1[..])
+        .collect();
+    assert_eq!(tags, [&b"SELECT 1\0"[..], b"SELECT 0\0"]);
+    // Outside a transaction block Sync closed the portal; the statement remains.
+    raw.send(b'E', &execute("p", 0)).await;
+    raw.send(b'S', &[]).await;
+    let msgs = raw.until_ready().await;
+    assert_eq!(msgs[0].0, b'E');
+    assert!(String::from_utf8_lossy(&msgs[0].1).contains("34000"));
+    raw.send(b'B', &bind("", "s", 0)).await;
+    raw.send(b'E', &execute("", 0)).await;
+    raw.send(b'S', &[]).await;
+    let kinds: Vec<u8> = raw.until_ready().await.iter().map(|m| m.0).collect();
+    assert_eq!(kinds, b"2DDDCZ");
+}
