@@ -218,6 +218,16 @@ async fn errors_in_the_extended_protocol_carry_their_sqlstate() {
         .await
         .unwrap_err();
     assert_eq!(code(&e), "42P05");
+    let rows = client.simple_query("EXECUTE byid(1)").await.unwrap();
+    let got: Vec<String> = rows
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+            tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(format!("tag {n}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, ["one", "tag 1"]);
     let e = client.batch_execute("EXECUTE nope(1)").await.unwrap_err();
     assert_eq!(code(&e), "26000");
 }
