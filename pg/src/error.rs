@@ -25,10 +25,17 @@ pub(crate) fn sql_error_info(e: &chronos_sql::Error) -> ErrorInfo {
     let mut info = ErrorInfo::new(
         SEVERITY_ERROR.to_owned(),
         e.state.code().to_owned(),
-        e.message.clone(),
+        without_nul(&e.message),
     );
-    info.detail = e.detail.clone();
+    info.detail = e.detail.as_deref().map(without_nul);
     info
+}
+
+/// Fields of an ErrorResponse are NUL-terminated strings: a NUL inside one (a conflict's
+/// detail shows a raw key) would cut the field and desynchronise the client's parser
+/// (pgbench then aborts instead of retrying the 40001). It is shown as `\0` instead.
+fn without_nul(s: &str) -> String {
+    s.replace('\0', "\\0")
 }
 
 /// A FATAL error that ends the connection (startup refusals).
@@ -47,4 +54,18 @@ pub(crate) fn internal(e: &Error) -> PgWireError {
         SqlState::Internal.code().to_owned(),
         e.to_string(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_fields_never_contain_nul() {
+        let e = chronos_sql::Error::new(SqlState::SerializationFailure, "a\0b")
+            .with_detail("key /\0\x01");
+        let info = sql_error_info(&e);
+        assert_eq!(info.message, "a\\0b");
+        assert_eq!(info.detail.as_deref(), Some("key /\\0\x01"));
+    }
 }

@@ -18,8 +18,10 @@ use pgwire::api::auth::{
     save_startup_parameters_to_metadata,
 };
 use pgwire::api::cancel::CancelHandler;
-use pgwire::api::query::SimpleQueryHandler;
+use pgwire::api::portal::Portal;
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::Response;
+use pgwire::api::stmt::NoopQueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
     ClientInfo, ClientPortalStore, METADATA_DATABASE, METADATA_USER, PgWireConnectionState,
@@ -27,6 +29,9 @@ use pgwire::api::{
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
+use pgwire::messages::extendedquery::{
+    Bind, Close, Describe, Execute, Parse, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL,
+};
 use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
     TransactionStatus,
@@ -36,6 +41,7 @@ use pgwire::messages::startup::{ParameterStatus, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
 use crate::error::{fatal, internal, sql_error_info};
+use crate::extended::Request;
 use crate::types::{command_tag, data_row, row_description};
 use crate::worker::{Event, TxState, Worker};
 use crate::{DATABASE, PgConfig, SERVER_VERSION, USER};
@@ -95,6 +101,10 @@ impl PgWireServerHandlers for Handlers {
     }
 
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        Arc::new(self.clone())
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
         Arc::new(self.clone())
     }
 }
@@ -331,20 +341,8 @@ where
                     .feed(PgWireBackendMessage::DataRow(data_row(&row)))
                     .await?;
             }
-            Event::Streamed(Streamed::Message(SessionMessage::Notice { code, message })) => {
-                let info = ErrorInfo::new("NOTICE".to_owned(), code.to_owned(), message);
-                client
-                    .feed(PgWireBackendMessage::NoticeResponse(NoticeResponse::from(
-                        info,
-                    )))
-                    .await?;
-            }
-            Event::Streamed(Streamed::Message(SessionMessage::ParameterStatus { name, value })) => {
-                client
-                    .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
-                        name, value,
-                    )))
-                    .await?;
+            Event::Streamed(Streamed::Message(m)) => {
+                client.feed(session_message(m)).await?;
             }
             Event::Streamed(Streamed::Done(Ok(result))) => {
                 send_unstreamed(client, &result, described).await?;
@@ -367,6 +365,8 @@ where
                     .await?;
             }
             Event::Finished(state) => return Ok(state),
+            // Only extended-protocol requests produce these.
+            Event::Message(_) | Event::Failed(_) => {}
         }
     }
     Err(internal(&crate::Error::SessionGone))
@@ -409,4 +409,177 @@ where
             .await?;
     }
     Ok(())
+}
+
+/// Hands one extended-protocol message to the connection's session thread and relays its
+/// answers; a failure is returned so that pgwire reports it and skips to Sync.
+async fn run_extended<C>(client: &mut C, request: Request) -> PgWireResult<TxState>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let worker = client
+        .session_extensions()
+        .get::<Worker>()
+        .ok_or_else(|| internal(&crate::Error::SessionGone))?;
+    let mut events = worker.submit_extended(request).map_err(|e| internal(&e))?;
+    drop(worker);
+    let mut failure = None;
+    while let Some(event) = events.recv().await {
+        match event {
+            Event::Message(m) => client.feed(m).await?,
+            Event::Failed(e) => failure = Some(e),
+            Event::Finished(state) => {
+                client.set_transaction_status(status_of(state));
+                return match failure {
+                    None => Ok(state),
+                    Some(e) => Err(PgWireError::UserError(Box::new(sql_error_info(&e)))),
+                };
+            }
+            Event::Streamed(_) => {}
+        }
+    }
+    Err(internal(&crate::Error::SessionGone))
+}
+
+fn status_of(state: TxState) -> TransactionStatus {
+    match state {
+        TxState::Idle => TransactionStatus::Idle,
+        TxState::InBlock => TransactionStatus::Transaction,
+        TxState::Failed => TransactionStatus::Error,
+    }
+}
+
+/// The extended query protocol. pgwire's defaults keep statements and portals in its own
+/// store and re-run queries per Execute; ours live in the session (shared with SQL PREPARE,
+/// plans cached, suspended portals keeping their executor), so every message is overridden
+/// and pgwire's store stays unused.
+#[async_trait]
+impl ExtendedQueryHandler for Handlers {
+    type Statement = String;
+    type QueryParser = NoopQueryParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        Arc::new(NoopQueryParser)
+    }
+
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let request = Request::Parse {
+            name: message.name.unwrap_or_default(),
+            sql: message.query,
+            type_oids: message.type_oids,
+        };
+        run_extended(client, request).await.map(drop)
+    }
+
+    async fn on_bind<C>(&self, client: &mut C, message: Bind) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        run_extended(client, Request::Bind(message)).await.map(drop)
+    }
+
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // A negative limit is as good as none (PostgreSQL reads it as unsigned... and 0).
+        let max_rows = u64::try_from(message.max_rows).unwrap_or(0);
+        let request = Request::Execute {
+            portal: message.name.unwrap_or_default(),
+            max_rows,
+        };
+        run_extended(client, request).await.map(drop)
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let request = Request::Describe {
+            portal: message.target_type == TARGET_TYPE_BYTE_PORTAL,
+            name: message.name.unwrap_or_default(),
+        };
+        run_extended(client, request).await.map(drop)
+    }
+
+    async fn on_close<C>(&self, client: &mut C, message: Close) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let request = Request::Close {
+            portal: message.target_type == TARGET_TYPE_BYTE_PORTAL,
+            name: message.name.unwrap_or_default(),
+        };
+        run_extended(client, request).await.map(drop)
+    }
+
+    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        // A Sync never fails: the session thread only closes portals.
+        let state = run_extended(client, Request::Sync)
+            .await
+            .unwrap_or(TxState::Idle);
+        let status = status_of(state);
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
+        Ok(())
+    }
+
+    /// Not reached: `on_execute` above runs every portal itself.
+    async fn do_query<C>(
+        &self,
+        _client: &mut C,
+        _portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Err(internal(&crate::Error::SessionGone))
+    }
+}
+
+/// A statement's notice or reported parameter as the protocol's message.
+pub(crate) fn session_message(m: SessionMessage) -> PgWireBackendMessage {
+    match m {
+        SessionMessage::Notice { code, message } => {
+            let info = ErrorInfo::new("NOTICE".to_owned(), code.to_owned(), message);
+            PgWireBackendMessage::NoticeResponse(NoticeResponse::from(info))
+        }
+        SessionMessage::ParameterStatus { name, value } => {
+            PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value))
+        }
+    }
 }

@@ -7,7 +7,11 @@
 //!   ──Session::execute_streaming──► rows back through a bounded channel ──► DataRow
 //! ```
 //!
-//! - `handler`: the pgwire handlers: startup, the simple query protocol, CancelRequest.
+//! - `handler`: the pgwire handlers: startup, the simple and extended query protocols,
+//!   CancelRequest.
+//! - `extended`: Parse/Bind/Describe/Execute/Close/Sync on the session thread, over the SQL
+//!   engine's prepared statements and portals (suspended portals keep their executor).
+//! - `formats`: text and binary formats of parameters and results.
 //! - `worker`: one thread per connection owning its synchronous `Session`.
 //! - `types`: type OIDs, PostgreSQL's text output of our values, command tags.
 //! - `error`: this crate's error type and SQL errors as ErrorResponse fields.
@@ -25,13 +29,19 @@
 //! CommandComplete. The catalogs psql and drivers read are the SQL engine's (`pg_catalog`,
 //! `information_schema`).
 //!
-//! Not implemented yet: the extended query protocol (Parse/Bind/Execute are refused by
-//! pgwire's default handler with an error), COPY, SCRAM and TLS, `--pg-listen` on cluster
-//! nodes.
+//! The extended query protocol: named and unnamed statements and portals, parameter types
+//! inferred or declared (bool, int2/4/8, float4/8, text, varchar, bpchar, name), text and
+//! binary formats both ways, Execute with a row limit (PortalSuspended; the next Execute
+//! continues), errors skipping to Sync. Not implemented: the implicit transaction spanning
+//! an extended batch up to Sync (each statement outside BEGIN commits by itself).
+//!
+//! Not implemented yet: COPY, SCRAM and TLS, `--pg-listen` on cluster nodes.
 //! Message size is bounded by pgwire's codec (1 GiB for a Query, 10 kB for most other
 //! frontend messages); the engine then refuses statements over 16 MiB.
 
 mod error;
+mod extended;
+mod formats;
 mod handler;
 mod types;
 mod worker;

@@ -22,8 +22,17 @@ pub(crate) fn pg_type(data_type: Option<DataType>) -> Type {
 pub(crate) fn row_description<'a>(
     columns: impl Iterator<Item = (&'a str, Option<DataType>)>,
 ) -> RowDescription {
+    row_description_with_formats(columns, &[])
+}
+
+/// A RowDescription whose field `i` is in format `formats[i]` (text where none is given).
+pub(crate) fn row_description_with_formats<'a>(
+    columns: impl Iterator<Item = (&'a str, Option<DataType>)>,
+    formats: &[i16],
+) -> RowDescription {
     let fields = columns
-        .map(|(name, data_type)| {
+        .enumerate()
+        .map(|(i, (name, data_type))| {
             let ty = pg_type(data_type);
             FieldDescription::new(
                 name.to_owned(),
@@ -32,7 +41,7 @@ pub(crate) fn row_description<'a>(
                 ty.oid(),
                 type_size_bytes(&ty),
                 -1,
-                TEXT_FORMAT,
+                formats.get(i).copied().unwrap_or(TEXT_FORMAT),
             )
         })
         .collect();

@@ -12,9 +12,11 @@ use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
 use chronos_sql::{CancelHandle, Session, Streamed};
+use pgwire::messages::PgWireBackendMessage;
 use tokio::sync::mpsc;
 
 use crate::error::{Error, Result};
+use crate::extended::{Protocol, Request};
 
 /// Events buffered between the executor and the socket.
 pub(crate) const EVENT_QUEUE_LEN: usize = 64;
@@ -32,12 +34,22 @@ pub(crate) enum TxState {
 #[derive(Debug)]
 pub(crate) enum Event {
     Streamed(Streamed),
+    /// An extended-protocol answer, ready to send.
+    Message(PgWireBackendMessage),
+    /// The extended-protocol request failed (nothing follows but `Finished`).
+    Failed(chronos_sql::Error),
     Finished(TxState),
 }
 
 #[derive(Debug)]
+enum Work {
+    Simple(String),
+    Extended(Request),
+}
+
+#[derive(Debug)]
 struct Job {
-    sql: String,
+    work: Work,
     events: mpsc::Sender<Event>,
 }
 
@@ -73,9 +85,19 @@ impl Worker {
     /// Runs `sql` (one or more statements); the returned receiver yields its events and ends
     /// with [`Event::Finished`].
     pub(crate) fn submit(&self, sql: String) -> Result<mpsc::Receiver<Event>> {
+        self.send(Work::Simple(sql))
+    }
+
+    /// Runs one extended-protocol message; the receiver yields its answers, then `Failed` or
+    /// nothing, then [`Event::Finished`].
+    pub(crate) fn submit_extended(&self, request: Request) -> Result<mpsc::Receiver<Event>> {
+        self.send(Work::Extended(request))
+    }
+
+    fn send(&self, work: Work) -> Result<mpsc::Receiver<Event>> {
         let (events, rx) = mpsc::channel(EVENT_QUEUE_LEN);
         self.jobs
-            .send(Job { sql, events })
+            .send(Job { work, events })
             .map_err(|_| Error::SessionGone)?;
         Ok(rx)
     }
@@ -89,12 +111,23 @@ impl Drop for Worker {
 }
 
 fn run(mut session: Session, jobs: std_mpsc::Receiver<Job>) {
+    let mut protocol = Protocol::default();
     while let Ok(job) = jobs.recv() {
         let events = job.events;
         // A failed send means the protocol task went away: returning false stops the statement.
-        session.execute_streaming(&job.sql, &mut |item| {
-            events.blocking_send(Event::Streamed(item)).is_ok()
-        });
+        match job.work {
+            Work::Simple(sql) => session.execute_streaming(&sql, &mut |item| {
+                events.blocking_send(Event::Streamed(item)).is_ok()
+            }),
+            Work::Extended(request) => {
+                let r = protocol.handle(&mut session, request, &mut |event| {
+                    events.blocking_send(event).is_ok()
+                });
+                if let Err(e) = r {
+                    let _ = events.blocking_send(Event::Failed(e));
+                }
+            }
+        }
         let state = if !session.in_transaction() {
             TxState::Idle
         } else if session.transaction_failed() {

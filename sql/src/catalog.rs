@@ -142,6 +142,15 @@ fn version(txn: &Transaction) -> Result<u64> {
     }
 }
 
+/// The catalog version `txn` reads, or `None` while it has uncommitted catalog changes of
+/// its own (those may roll back, and their version number be reused by another change).
+pub fn committed_version(txn: &Transaction) -> Result<Option<u64>> {
+    if txn.has_write(&system_key(&[VERSION])) {
+        return Ok(None);
+    }
+    version(txn).map(Some)
+}
+
 fn bump_version(txn: &mut Transaction) -> Result<()> {
     let next = version(txn)? + 1;
     txn.put(&system_key(&[VERSION]), &next.to_be_bytes())?;

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::exec::Executor;
 use crate::expr::{Expr, cast};
 use crate::plan::Access;
-use crate::planner::{Planner, Scope, ident, object_name};
+use crate::planner::{ParamTypes, Planner, Scope, ident, object_name};
 use crate::sql_error;
 use crate::value::{Row, Value};
 
@@ -32,6 +32,27 @@ fn table_name_of(t: &ast::TableWithJoins) -> Result<(String, Option<String>)> {
         )),
         other => Err(Error::unsupported(format!("target {other}"))),
     }
+}
+
+/// The table an UPDATE targets and the name its columns are reachable by.
+pub(crate) fn target_table(
+    txn: &Transaction,
+    t: &ast::TableWithJoins,
+) -> Result<(TableDef, String)> {
+    let (name, alias) = table_name_of(t)?;
+    let table = catalog::get_table(txn, &name)?;
+    Ok((table, alias.unwrap_or(name)))
+}
+
+/// The table a DELETE targets and the name its columns are reachable by.
+pub(crate) fn delete_target(txn: &Transaction, del: &ast::Delete) -> Result<(TableDef, String)> {
+    let tables = match &del.from {
+        ast::FromTable::WithFromKeyword(t) | ast::FromTable::WithoutKeyword(t) => t,
+    };
+    let [target] = tables.as_slice() else {
+        return Err(Error::unsupported("DELETE from several tables"));
+    };
+    target_table(txn, target)
 }
 
 /// Checks constraints and writes a new row and its index entries.
@@ -87,6 +108,7 @@ pub fn insert(
     txn: &mut Transaction,
     ins: &ast::Insert,
     limits: &StatementLimits,
+    params: &ParamTypes,
 ) -> Result<StatementResult> {
     declared::insert(ins)?;
     let name = match &ins.table {
@@ -130,7 +152,7 @@ pub fn insert(
                 if source.order_by.is_none() && source.limit_clause.is_none() =>
             {
                 let exec = Executor::new(ro, limits);
-                let mut planner = Planner::new(ro);
+                let mut planner = Planner::with_params(ro, params.clone());
                 let mut out = Vec::new();
                 for r in &values.rows {
                     let mut row = Vec::new();
@@ -150,7 +172,7 @@ pub fn insert(
                 out
             }
             _ => {
-                let (plan, _) = Planner::new(ro).plan_query(source)?;
+                let (plan, _) = Planner::with_params(ro, params.clone()).plan_query(source)?;
                 let exec = Executor::new(ro, limits);
                 exec.rows(&plan)?
                     .map(|r| r.map(|row| row.into_iter().map(Some).collect()))
@@ -233,12 +255,13 @@ pub fn update(
     txn: &mut Transaction,
     up: &ast::Update,
     limits: &StatementLimits,
+    params: &ParamTypes,
 ) -> Result<StatementResult> {
     declared::update(up)?;
     let (name, alias) = table_name_of(&up.table)?;
     let table = catalog::get_table(txn, &name)?;
     let ro: &Transaction = txn;
-    let mut planner = Planner::new(ro);
+    let mut planner = Planner::with_params(ro, params.clone());
     let (access, filter, scope) = planner.plan_table_filter(
         &table,
         alias.as_deref().unwrap_or(&name),
@@ -302,6 +325,7 @@ pub fn delete(
     txn: &mut Transaction,
     del: &ast::Delete,
     limits: &StatementLimits,
+    params: &ParamTypes,
 ) -> Result<StatementResult> {
     declared::delete(del)?;
     let tables = match &del.from {
@@ -313,7 +337,7 @@ pub fn delete(
     let (name, alias) = table_name_of(target)?;
     let table = catalog::get_table(txn, &name)?;
     let ro: &Transaction = txn;
-    let (access, filter, _) = Planner::new(ro).plan_table_filter(
+    let (access, filter, _) = Planner::with_params(ro, params.clone()).plan_table_filter(
         &table,
         alias.as_deref().unwrap_or(&name),
         del.selection.as_ref(),

@@ -28,7 +28,8 @@ use crate::depth;
 use crate::dml;
 use crate::error::{Error, Result, SqlState};
 use crate::exec::{DEFAULT_MEMORY_LIMIT_BYTES, Executor};
-use crate::planner::Planner;
+use crate::planner::{ParamTypes, Planner};
+use crate::prepared::Registry;
 use crate::settings::Settings;
 use crate::sql_error;
 use crate::value::{DataType, Row, Value};
@@ -259,6 +260,8 @@ impl Engine {
             cancel: CancelHandle::default(),
             settings: Settings::new(self.default_statement_timeout),
             messages: parking_lot::Mutex::new(Vec::new()),
+            registry: Registry::default(),
+            params: ParamTypes::default(),
         }
     }
 }
@@ -281,6 +284,16 @@ pub struct Session {
     /// [`Session::take_messages`]. Emptied as each request starts, so it never outgrows one
     /// request's statements.
     messages: parking_lot::Mutex<Vec<SessionMessage>>,
+    /// Prepared statements and portals.
+    registry: Registry,
+    /// The parameter values of the prepared INSERT, UPDATE or DELETE being run (none allowed
+    /// otherwise).
+    params: ParamTypes,
+}
+
+/// The statements in `sql` (for preparing).
+pub(crate) fn parse_statements(sql: &str) -> Result<Vec<Statement>> {
+    parse(sql)
 }
 
 fn parse(sql: &str) -> Result<Vec<Statement>> {
@@ -466,6 +479,77 @@ impl Session {
         Ok(())
     }
 
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub(crate) fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
+    /// Any error inside a transaction block aborts it (PostgreSQL's rule, for the protocol's
+    /// Parse and Bind errors as for statements).
+    pub(crate) fn fail_transaction(&mut self) {
+        if self.txn.is_some() {
+            self.failed = true;
+        }
+    }
+
+    /// 25P02 inside a failed transaction block.
+    pub(crate) fn refuse_if_failed(&self) -> Result<()> {
+        if self.transaction_failed() {
+            return Err(sql_error!(
+                InFailedTransaction,
+                "current transaction is aborted, commands ignored until end of transaction block"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in the explicit transaction or a new read-only one.
+    pub(crate) fn with_read_txn<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction) -> Result<T>,
+    ) -> Result<T> {
+        self.with_txn(false, |_, txn| f(txn))
+    }
+
+    /// The explicit transaction, if one is open.
+    pub(crate) fn transaction(&self) -> Option<&Transaction> {
+        self.txn.as_ref()
+    }
+
+    /// A new read-only transaction that sees every write acknowledged before it began.
+    pub(crate) fn begin_read_only(&self) -> Result<Transaction> {
+        self.engine.commit_path.before_snapshot()?;
+        Ok(self.engine.store.begin_read_only())
+    }
+
+    /// The limits of a statement starting now (its deadline counts from here).
+    pub(crate) fn statement_limits(&self) -> StatementLimits {
+        StatementLimits {
+            memory_limit_bytes: self.memory_limit_bytes,
+            interrupt: Interrupt::new(
+                self.cancel.clone(),
+                self.engine.ticker.clone(),
+                self.settings.statement_timeout(),
+            ),
+        }
+    }
+
+    /// Runs `st` with its `$n` bound to `params`' values.
+    pub(crate) fn execute_with_params(
+        &mut self,
+        st: &Statement,
+        params: ParamTypes,
+        sink: StreamSink<'_>,
+    ) -> Result<StatementResult> {
+        let saved = std::mem::replace(&mut self.params, params);
+        let r = self.execute_statement(st, Some(sink));
+        self.params = saved;
+        r
+    }
+
     /// Whether the session is inside an explicit transaction block.
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()
@@ -582,6 +666,35 @@ impl Session {
                     tag: "COMMIT".into(),
                 })
             }
+            Statement::Prepare {
+                name,
+                data_types,
+                statement,
+            } => {
+                self.refuse_if_failed()?;
+                self.sql_prepare(name, data_types, statement)
+            }
+            Statement::Execute {
+                name: Some(name),
+                parameters,
+                immediate: false,
+                into,
+                using,
+                output: false,
+                default: false,
+                ..
+            } if into.is_empty() && using.is_empty() => {
+                self.refuse_if_failed()?;
+                let r = self.sql_execute(name, parameters, sink);
+                if r.is_err() && self.txn.is_some() {
+                    self.failed = true;
+                }
+                r
+            }
+            Statement::Deallocate { name, .. } => {
+                self.refuse_if_failed()?;
+                self.sql_deallocate(name)
+            }
             Statement::Rollback { savepoint, .. } => {
                 if savepoint.is_some() {
                     return Err(Error::unsupported("savepoints"));
@@ -651,7 +764,7 @@ impl Session {
     }
 
     /// Runs `f` in the explicit transaction, or in a new one committed on success.
-    fn with_txn<T>(
+    pub(crate) fn with_txn<T>(
         &mut self,
         writes: bool,
         f: impl FnOnce(&Session, &mut Transaction) -> Result<T>,
@@ -771,9 +884,11 @@ impl Session {
                 txn,
                 &crate::declared::table_name(table_name, crate::declared::NameUse::Lookup)?,
             ),
-            Statement::Insert(ins) => dml::insert(&self.engine.store, txn, ins, limits),
-            Statement::Update(up) => dml::update(txn, up, limits),
-            Statement::Delete(del) => dml::delete(txn, del, limits),
+            Statement::Insert(ins) => {
+                dml::insert(&self.engine.store, txn, ins, limits, &self.params)
+            }
+            Statement::Update(up) => dml::update(txn, up, limits, &self.params),
+            Statement::Delete(del) => dml::delete(txn, del, limits, &self.params),
             other => Err(Error::unsupported(statement_kind(other))),
         }
     }
@@ -845,6 +960,7 @@ mod tests {
                     format!("done {}", rows.len())
                 }
                 Streamed::Done(r) => format!("done {r:?}"),
+                Streamed::Message(m) => format!("message {m:?}"),
             });
             true
         });

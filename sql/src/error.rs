@@ -72,6 +72,16 @@ sql_states! {
     DataCorrupted => "XX001",
     IoError => "58030",
     ConnectionFailure => "08006",
+    ProtocolViolation => "08P01",
+    DuplicatePreparedStatement => "42P05",
+    UndefinedParameter => "42P02",
+    IndeterminateDatatype => "42P18",
+    InvalidSqlStatementName => "26000",
+    InvalidCursorName => "34000",
+    DuplicateCursor => "42P03",
+    InvalidBinaryRepresentation => "22P03",
+    CharacterNotInRepertoire => "22021",
+    ObjectNotInPrerequisiteState => "55000",
     Internal => "XX000",
 }
 

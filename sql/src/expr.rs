@@ -164,6 +164,10 @@ pub enum Expr {
         depth: usize,
         index: usize,
     },
+    /// Parameter `$n` of a prepared statement (0-based: `$1` is `Param(0)`). Replaced by a
+    /// literal of the statement's parameter value before the plan runs (see `prepared`), so
+    /// evaluation never meets one.
+    Param(usize),
     Neg(Box<Expr>),
     Not(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
@@ -566,6 +570,12 @@ impl Expr {
                 .cloned()
                 .ok_or_else(|| Error::internal(format!("column {i} out of range")))?,
             Expr::Outer { .. } => return Err(Error::internal("unbound outer column reference")),
+            Expr::Param(i) => {
+                return Err(Error::internal(format!(
+                    "parameter ${} has no value",
+                    i + 1
+                )));
+            }
             Expr::Neg(e) => match e.eval(row, subqueries)? {
                 Value::Null => Value::Null,
                 Value::Integer(i) => Value::Integer(i.checked_neg().ok_or_else(overflow)?),
@@ -709,7 +719,7 @@ impl Expr {
         self.walk(&mut |e| {
             if matches!(
                 e,
-                Expr::Column(_) | Expr::Outer { .. } | Expr::Subquery { .. }
+                Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_) | Expr::Subquery { .. }
             ) {
                 constant = false;
             }
@@ -725,7 +735,7 @@ impl Expr {
     fn walk_here(&self, f: &mut dyn FnMut(&Expr)) {
         f(self);
         match self {
-            Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } => {}
+            Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_) => {}
             Expr::Neg(e) | Expr::Not(e) | Expr::Cast(e, _) | Expr::IsNull { expr: e, .. } => {
                 e.walk(f)
             }
@@ -782,7 +792,7 @@ impl Expr {
     fn transform_here(self, f: &mut dyn FnMut(Expr) -> Expr) -> Expr {
         let b = |e: Box<Expr>, f: &mut dyn FnMut(Expr) -> Expr| Box::new(e.transform(f));
         let node = match self {
-            e @ (Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. }) => e,
+            e @ (Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_)) => e,
             Expr::Neg(e) => Expr::Neg(b(e, f)),
             Expr::Not(e) => Expr::Not(b(e, f)),
             Expr::Cast(e, t) => Expr::Cast(b(e, f), t),
@@ -1189,6 +1199,7 @@ impl Expr {
             Expr::Literal(v) => write!(f, "{v}"),
             Expr::Column(i) => write!(f, "#{i}"),
             Expr::Outer { depth, index } => write!(f, "outer{depth}.#{index}"),
+            Expr::Param(i) => write!(f, "${}", i + 1),
             Expr::Neg(e) => write!(f, "-({e})"),
             Expr::Not(e) => write!(f, "NOT ({e})"),
             Expr::Binary(op, a, b) => write!(f, "({a} {} {b})", op.symbol()),

@@ -29,6 +29,9 @@
 //! - `system`: `pg_catalog` and `information_schema` as read-only virtual relations computed
 //!   from the catalog at the statement's snapshot, and the catalog functions and `reg*` casts
 //!   clients use, bound at plan time.
+//! - `prepared`: prepared statements and portals (the plan cache; SQL PREPARE/EXECUTE/
+//!   DEALLOCATE and the wire protocol's Parse/Bind/Execute), `$n` parameters typed by
+//!   `planner::params`; `cursor`: a portal suspended after a row limit keeps its executor.
 //! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
 //! - `declared`: clauses the parser accepts that we do not honour (TEMP, PARTITION BY, WITH
 //!   (...), USING hash, CONCURRENTLY, ON CONFLICT, RETURNING, SERIALIZABLE, other schemas,
@@ -41,7 +44,7 @@
 //!   heap-allocated stack segment when the thread's stack runs low, so any thread size works.
 //!
 //! Not implemented yet: window functions, CTEs, views, ALTER TABLE, ON CONFLICT, RETURNING,
-//! savepoints, prepared statements (every statement is parsed and planned per execution); the
+//! savepoints; the
 //! optimiser has no statistics (join order is greedy
 //! over equi-join connectivity, and an index is chosen by how many key columns WHERE fixes).
 
@@ -49,6 +52,7 @@ pub mod cancel;
 #[cfg(test)]
 mod cancel_tests;
 mod catalog;
+pub mod cursor;
 mod ddl;
 mod declared;
 mod depth;
@@ -60,6 +64,9 @@ mod expr;
 pub mod inspect;
 mod plan;
 mod planner;
+pub mod prepared;
+#[cfg(test)]
+mod prepared_tests;
 mod settings;
 pub mod system;
 mod value;
@@ -73,5 +80,6 @@ pub use engine::{
     StatementResult, StreamSink, Streamed,
 };
 pub use error::{Error, Result, SqlState};
+pub use prepared::{PortalOutcome, StatementDescription};
 pub use settings::{format_statement_timeout, parse_statement_timeout};
 pub use value::{DataType, Row, Value, format_float};

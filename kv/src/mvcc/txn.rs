@@ -55,6 +55,16 @@ impl Transaction {
         self.writes.contains_key(key)
     }
 
+    /// A read-only transaction seeing exactly what this one sees now: the same snapshot and
+    /// a copy of its writes so far (for a cursor that keeps reading, on another thread, what
+    /// its transaction saw when it was opened).
+    pub fn read_only_copy(&self) -> Result<Transaction> {
+        let mut copy = self.store.begin_as_of(self.read_ts)?;
+        copy.writes = self.writes.clone();
+        copy.write_bytes = self.write_bytes;
+        Ok(copy)
+    }
+
     /// The snapshot this transaction reads.
     pub fn read_ts(&self) -> Timestamp {
         self.read_ts
@@ -313,5 +323,40 @@ impl Iterator for TxnScan<'_> {
                 return Some(Ok((key.clone(), v.clone())));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use crate::fs::MemFs;
+    use crate::mvcc::{HybridClock, ManualClock, MvccOptions, MvccStore};
+    use crate::{Db, Options};
+
+    #[test]
+    fn a_read_only_copy_sees_the_snapshot_and_writes_of_the_moment_it_was_taken() {
+        let db =
+            Db::open_with_fs(Arc::new(MemFs::new()), Path::new("/db"), Options::tiny()).unwrap();
+        let clock = HybridClock::new(Arc::new(ManualClock::new(1_000)));
+        let s = MvccStore::open(db, clock, MvccOptions::default()).unwrap();
+        let mut t = s.begin();
+        t.put(b"own", b"1").unwrap();
+        let copy = t.read_only_copy().unwrap();
+        // Later writes of the transaction, and commits by others, stay invisible to the copy.
+        t.put(b"later", b"2").unwrap();
+        let mut other = s.begin();
+        other.put(b"other", b"3").unwrap();
+        other.commit().unwrap();
+        assert_eq!(copy.get(b"own").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(copy.get(b"later").unwrap(), None);
+        assert_eq!(copy.get(b"other").unwrap(), None);
+        assert!(copy.is_read_only());
+        assert_eq!(copy.read_ts(), t.read_ts());
+        drop(copy);
+        t.commit().unwrap();
     }
 }

@@ -168,6 +168,7 @@ impl Planner<'_> {
         for (op, right) in ops.into_iter().rev() {
             rest.push((bin_op(op)?, self.bind_expr(right, scope)?));
         }
+        self.infer_chain(&first, &rest, scope);
         Ok(Expr::chain(first, rest))
     }
 
@@ -196,14 +197,20 @@ impl Planner<'_> {
                     _ => return Err(Error::unsupported(format!("name {e}"))),
                 }
             }
-            ast::Expr::Value(v) => Expr::Literal(literal(&v.value)?),
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::Placeholder(p) => self.params.bind(p)?,
+                v => Expr::Literal(literal(v)?),
+            },
             ast::Expr::Nested(inner) => self.bind_expr(inner, scope)?,
             ast::Expr::UnaryOp { op, expr } => {
                 let inner = self.bind_expr(expr, scope)?;
                 match op {
                     UnaryOperator::Minus => Expr::Neg(Box::new(inner)),
                     UnaryOperator::Plus => inner,
-                    UnaryOperator::Not => Expr::Not(Box::new(inner)),
+                    UnaryOperator::Not => {
+                        self.params.infer(&inner, Some(DataType::Boolean));
+                        Expr::Not(Box::new(inner))
+                    }
                     other => return Err(Error::unsupported(format!("operator {other}"))),
                 }
             }
@@ -300,6 +307,8 @@ impl Planner<'_> {
                 let x = self.bind_expr(expr, scope)?;
                 let lo = self.bind_expr(low, scope)?;
                 let hi = self.bind_expr(high, scope)?;
+                self.infer_chain(&x, &[(BinOp::GtEq, lo.clone())], scope);
+                self.infer_chain(&x, &[(BinOp::LtEq, hi.clone())], scope);
                 let within = Expr::and(
                     Expr::Binary(BinOp::GtEq, Box::new(x.clone()), Box::new(lo)),
                     Expr::Binary(BinOp::LtEq, Box::new(x), Box::new(hi)),
@@ -327,9 +336,15 @@ impl Planner<'_> {
                 if escape_char.is_some() || *any {
                     return Err(Error::unsupported("LIKE with ESCAPE or ANY"));
                 }
+                let (expr, pattern) = (
+                    self.bind_expr(expr, scope)?,
+                    self.bind_expr(pattern, scope)?,
+                );
+                self.params.infer(&expr, Some(DataType::Text));
+                self.params.infer(&pattern, Some(DataType::Text));
                 Expr::Like {
-                    expr: Box::new(self.bind_expr(expr, scope)?),
-                    pattern: Box::new(self.bind_expr(pattern, scope)?),
+                    expr: Box::new(expr),
+                    pattern: Box::new(pattern),
                     negated: *negated,
                     case_insensitive: matches!(e, ast::Expr::ILike { .. }),
                 }
@@ -342,14 +357,20 @@ impl Planner<'_> {
             } => {
                 let x = self.bind_expr(expr, scope)?;
                 match target {
-                    ast::InTarget::List(list) => Expr::InList {
-                        expr: Box::new(x),
-                        list: list
+                    ast::InTarget::List(list) => {
+                        let list: Vec<Expr> = list
                             .iter()
                             .map(|i| self.bind_expr(i, scope))
-                            .collect::<Result<_>>()?,
-                        negated: *negated,
-                    },
+                            .collect::<Result<_>>()?;
+                        for item in &list {
+                            self.infer_chain(&x, &[(BinOp::Eq, item.clone())], scope);
+                        }
+                        Expr::InList {
+                            expr: Box::new(x),
+                            list,
+                            negated: *negated,
+                        }
+                    }
                     ast::InTarget::Subquery(q) => {
                         let plan = self.plan_subquery(q, scope, true)?;
                         Expr::Subquery {
@@ -409,7 +430,11 @@ impl Planner<'_> {
                 let inner = self.bind_expr(expr, scope)?;
                 match crate::system::RegType::from_name(&dt.to_string().to_lowercase()) {
                     Some(kind) => crate::system::bind_reg_cast(self.txn, kind, inner)?,
-                    None => Expr::Cast(Box::new(inner), data_type(dt)?),
+                    None => {
+                        let ty = data_type(dt)?;
+                        self.params.infer(&inner, Some(ty));
+                        Expr::Cast(Box::new(inner), ty)
+                    }
                 }
             }
             ast::Expr::TypedString(ts) => {

@@ -510,6 +510,7 @@ fn plan_factor(planner: &mut Planner<'_>, factor: &TableFactor) -> Result<Relati
                 outer: planner.outer.clone(),
                 agg: None,
                 depth: planner.depth,
+                params: planner.params.clone(),
             };
             let (plan, out) = sub.plan_query(subquery)?;
             let alias_name = alias.as_ref().map(|a| ident(&a.name));
@@ -704,6 +705,15 @@ fn key_prefix(
         }
     }
     (eq, None)
+}
+
+/// The access path of a scan of `table` whose filter is `filter` (for a cached plan whose
+/// filter just received its parameter values).
+pub fn scan_access(table: &TableDef, filter: &Expr) -> Access {
+    let mut conjuncts = Vec::new();
+    split_conjuncts(filter.clone(), &mut conjuncts);
+    conjuncts.retain(|c| !c.has_subquery_or_outer());
+    choose_access(table, &conjuncts)
 }
 
 /// The cheapest way to reach the rows matching `conjuncts` (table-local columns). The

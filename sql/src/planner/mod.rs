@@ -4,6 +4,7 @@
 
 mod expr;
 mod join;
+mod params;
 mod scope;
 
 use chronos_kv::mvcc::Transaction;
@@ -12,6 +13,8 @@ use sqlparser::ast::{
 };
 
 pub use expr::{data_type, literal};
+pub use join::scan_access;
+pub use params::ParamTypes;
 pub use scope::{Scope, ScopeColumn};
 
 use crate::catalog::{self, TableDef};
@@ -60,6 +63,8 @@ pub struct Planner<'a> {
     agg: Option<AggContext>,
     /// Nesting of expressions and queries being bound, shared with subquery planners.
     depth: Depth,
+    /// The statement's parameters, shared with subquery planners.
+    params: ParamTypes,
 }
 
 impl std::fmt::Debug for Planner<'_> {
@@ -67,6 +72,20 @@ impl std::fmt::Debug for Planner<'_> {
         f.debug_struct("Planner")
             .field("depth", &self.outer.len())
             .finish()
+    }
+}
+
+/// The type of an aggregate's result, as the executor produces it: count an integer, avg a
+/// float, sum the numeric type it adds (text is parsed as a number, so unknown), min and
+/// max their argument's.
+fn aggregate_type(call: &AggCall, input: &Scope) -> Option<DataType> {
+    use crate::plan::AggFunc;
+    let arg = call.arg.as_ref().and_then(|a| type_of(a, input));
+    match call.func {
+        AggFunc::Count => Some(DataType::Integer),
+        AggFunc::Avg => Some(DataType::Float),
+        AggFunc::Sum => arg.filter(|t| matches!(t, DataType::Integer | DataType::Float)),
+        AggFunc::Min | AggFunc::Max => arg,
     }
 }
 
@@ -127,7 +146,7 @@ fn type_of_here(e: &Expr, input: &Scope) -> Option<DataType> {
             ..
         } => None,
         Expr::Subquery { .. } => Some(DataType::Boolean),
-        Expr::Outer { .. } => None,
+        Expr::Outer { .. } | Expr::Param(_) => None,
     }
 }
 
@@ -138,6 +157,15 @@ impl<'a> Planner<'a> {
             outer: Vec::new(),
             agg: None,
             depth: Depth::default(),
+            params: ParamTypes::default(),
+        }
+    }
+
+    /// A planner for a statement being prepared: `$n` parameters allowed, typed by `params`.
+    pub fn with_params(txn: &'a Transaction, params: ParamTypes) -> Self {
+        Planner {
+            params,
+            ..Planner::new(txn)
         }
     }
 
@@ -158,6 +186,7 @@ impl<'a> Planner<'a> {
             outer,
             agg: None,
             depth: self.depth,
+            params: self.params.clone(),
         };
         let (plan, out) = sub.plan_query(q)?;
         if one_column && out.len() != 1 {
@@ -541,8 +570,25 @@ impl<'a> Planner<'a> {
             keys.push(sort_key(expr, &o.options));
         }
 
+        // The aggregate's output columns (group keys, then aggregates) and their types, for
+        // typing the select items bound over them.
+        let mut agg_scope = None;
         if let Some(ctx) = self.agg.take() {
-            let aggregates = ctx.aggregates.into_iter().map(|(_, a)| a).collect();
+            let aggregates: Vec<AggCall> = ctx.aggregates.into_iter().map(|(_, a)| a).collect();
+            let types = ctx
+                .group_exprs
+                .iter()
+                .map(|g| type_of(g, &from_scope))
+                .chain(aggregates.iter().map(|a| aggregate_type(a, &from_scope)));
+            agg_scope = Some(Scope::new(
+                types
+                    .map(|data_type| ScopeColumn {
+                        table: None,
+                        name: String::new(),
+                        data_type,
+                    })
+                    .collect(),
+            ));
             plan = Plan::Aggregate {
                 input: Box::new(plan),
                 group_by: ctx.group_exprs,
@@ -560,7 +606,11 @@ impl<'a> Planner<'a> {
                 "HAVING requires GROUP BY or an aggregate"
             ));
         }
-        let input_scope_for_types = if aggregating { None } else { Some(&from_scope) };
+        let input_scope_for_types = if aggregating {
+            agg_scope.as_ref()
+        } else {
+            Some(&from_scope)
+        };
         for (c, e) in out.iter_mut().zip(&exprs) {
             if c.data_type.is_none() {
                 c.data_type =
