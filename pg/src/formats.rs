@@ -31,7 +31,11 @@ pub(crate) fn declared_type(oid: u32) -> Result<Option<(DataType, Type)>, Error>
         Type::BOOL => DataType::Boolean,
         Type::INT2 | Type::INT4 | Type::INT8 => DataType::Integer,
         Type::FLOAT4 | Type::FLOAT8 => DataType::Float,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => DataType::Text,
+        Type::TEXT | Type::VARCHAR | Type::NAME => DataType::Text,
+        Type::BPCHAR => DataType::Char,
+        Type::DATE => DataType::Date,
+        Type::TIMESTAMP => DataType::Timestamp,
+        Type::TIMESTAMPTZ => DataType::TimestampTz,
         other => {
             return Err(Error::unsupported(format!(
                 "parameters of type {}",
@@ -112,7 +116,16 @@ pub(crate) fn decode_param(
             fixed(4)?.try_into().map_err(|_| bad())?,
         ))),
         Type::FLOAT8 => Value::Float(f64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
+        // Text and blank-padded text: the engine applies the parameter type's rules.
         Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Value::Text(utf8(bytes)?),
+        // PostgreSQL's binary date and timestamps count from 2000-01-01, as ours do.
+        Type::DATE => Value::Date(i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?)),
+        Type::TIMESTAMP => {
+            Value::Timestamp(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?))
+        }
+        Type::TIMESTAMPTZ => {
+            Value::TimestampTz(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?))
+        }
         ref other => {
             return Err(Error::unsupported(format!(
                 "binary parameters of type {}",
@@ -170,6 +183,11 @@ fn binary_value(value: &Value, ty: Option<DataType>) -> Result<Option<Vec<u8>>, 
         // A column typed float may hold integers (e.g. a CASE mixing both).
         (Value::Integer(i), Type::FLOAT8) => (*i as f64).to_be_bytes().to_vec(),
         (v, Type::TEXT) => text(v).unwrap_or_default().into_bytes(),
+        (v @ Value::Char(_), Type::BPCHAR) => text(v).unwrap_or_default().into_bytes(),
+        (Value::Date(d), Type::DATE) => d.to_be_bytes().to_vec(),
+        (Value::Timestamp(t), Type::TIMESTAMP) | (Value::TimestampTz(t), Type::TIMESTAMPTZ) => {
+            t.to_be_bytes().to_vec()
+        }
         _ => return Err(mismatch()),
     }))
 }

@@ -1,6 +1,11 @@
-//! How our values look on the wire: the PostgreSQL type OID of each of our four types, the
-//! text format of each value (PostgreSQL's output functions: `t`/`f`, shortest float digits),
-//! the DataRow encoding and the command tag of each statement result.
+//! How our values look on the wire: the PostgreSQL type OID of each of our types, the text
+//! format of each value (PostgreSQL's output functions: `t`/`f`, shortest float digits,
+//! blank-padded `bpchar`, ISO dates and timestamps with `+00` for the UTC session zone), the
+//! DataRow encoding and the command tag of each statement result.
+//!
+//! Only the text format exists so far; the binary format (which for timestamps would be the
+//! stored microseconds since 2000-01-01 as they are, and for dates the stored days) belongs
+//! with the extended protocol.
 
 use bytes::{BufMut, BytesMut};
 use chronos_sql::{DataType, StatementResult, Value};
@@ -15,6 +20,10 @@ pub(crate) fn pg_type(data_type: Option<DataType>) -> Type {
         Some(DataType::Integer) => Type::INT8,
         Some(DataType::Float) => Type::FLOAT8,
         Some(DataType::Text) | None => Type::TEXT,
+        Some(DataType::Char) => Type::BPCHAR,
+        Some(DataType::Timestamp) => Type::TIMESTAMP,
+        Some(DataType::TimestampTz) => Type::TIMESTAMPTZ,
+        Some(DataType::Date) => Type::DATE,
     }
 }
 
@@ -55,7 +64,8 @@ const TEXT_FORMAT: i16 = 0;
 fn type_size_bytes(ty: &Type) -> i16 {
     match *ty {
         Type::BOOL => 1,
-        Type::INT8 | Type::FLOAT8 => 8,
+        Type::INT8 | Type::FLOAT8 | Type::TIMESTAMP | Type::TIMESTAMPTZ => 8,
+        Type::DATE => 4,
         _ => -1,
     }
 }
@@ -88,7 +98,9 @@ pub(crate) fn text(value: &Value) -> Option<String> {
         Value::Boolean(b) => Some(if *b { "t" } else { "f" }.to_owned()),
         Value::Integer(i) => Some(i.to_string()),
         Value::Float(f) => Some(float8_text(*f)),
-        Value::Text(s) => Some(s.clone()),
+        Value::Text(s) | Value::Char(s) => Some(s.clone()),
+        // Display is PostgreSQL's ISO output (DateStyle ISO, TimeZone UTC).
+        v @ (Value::Timestamp(_) | Value::TimestampTz(_) | Value::Date(_)) => Some(v.to_string()),
     }
 }
 
@@ -169,6 +181,31 @@ mod tests {
         assert_eq!(text(&Value::Boolean(false)).as_deref(), Some("f"));
         assert_eq!(text(&Value::Integer(-7)).as_deref(), Some("-7"));
         assert_eq!(text(&Value::Null), None);
+        // PostgreSQL 15: '2020-01-02 03:04:05.5'::timestamp(tz), '2020-01-02'::date, 'a'::char(3).
+        assert_eq!(
+            text(&Value::Timestamp(631_249_445_500_000)).as_deref(),
+            Some("2020-01-02 03:04:05.5")
+        );
+        assert_eq!(
+            text(&Value::TimestampTz(631_249_445_500_000)).as_deref(),
+            Some("2020-01-02 03:04:05.5+00")
+        );
+        assert_eq!(text(&Value::Date(7306)).as_deref(), Some("2020-01-02"));
+        assert_eq!(text(&Value::Char("a  ".into())).as_deref(), Some("a  "));
+    }
+
+    #[test]
+    fn our_types_are_described_with_postgresql_oids() {
+        let oids: Vec<u32> = [
+            DataType::Char,
+            DataType::Timestamp,
+            DataType::TimestampTz,
+            DataType::Date,
+        ]
+        .into_iter()
+        .map(|t| pg_type(Some(t)).oid())
+        .collect();
+        assert_eq!(oids, [1042, 1114, 1184, 1082]);
     }
 
     #[test]

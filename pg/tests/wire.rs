@@ -343,6 +343,38 @@ async fn row_description_has_real_type_oids() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn char_and_datetime_columns_have_their_oids_and_postgresql_text() {
+    let addr = start(PgConfig::default()).await;
+    let mut raw = Raw::connect(addr).await;
+    let msgs = raw
+        .query(
+            "SELECT 'ab'::char(4), TIMESTAMP '2020-01-02 03:04:05.5', \
+             '2020-01-02 03:04:05+02'::timestamptz, DATE '0044-03-15 BC'",
+        )
+        .await;
+    let desc = msgs.iter().find(|m| m.0 == b'T').unwrap();
+    assert_eq!(type_oids(&desc.1), [1042, 1114, 1184, 1082]);
+    let client = connect(addr).await;
+    // What psql shows for the same query against PostgreSQL 15 with TimeZone UTC.
+    let got = rows(
+        &client,
+        "SELECT 'ab'::char(4), TIMESTAMP '2020-01-02 03:04:05.5', \
+         '2020-01-02 03:04:05+02'::timestamptz, DATE '0044-03-15 BC'",
+    )
+    .await;
+    let s = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        got,
+        [[
+            s("ab  "),
+            s("2020-01-02 03:04:05.5"),
+            s("2020-01-02 01:04:05+00"),
+            s("0044-03-15 BC")
+        ]]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_for_query_reports_the_transaction_state() {
     let addr = start(PgConfig::default()).await;
     let mut raw = Raw::connect(addr).await;

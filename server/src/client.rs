@@ -97,6 +97,10 @@ fn columns_from_pb(columns: &[chronos_proto::client::Column]) -> Vec<ColumnInfo>
                 T::Integer => Some(DataType::Integer),
                 T::Float => Some(DataType::Float),
                 T::Text => Some(DataType::Text),
+                T::Char => Some(DataType::Char),
+                T::Timestamp => Some(DataType::Timestamp),
+                T::Timestamptz => Some(DataType::TimestampTz),
+                T::Date => Some(DataType::Date),
             },
         })
         .collect()

@@ -358,6 +358,10 @@ fn data_type_to_pb(t: Option<DataType>) -> cpb::DataType {
         Some(DataType::Integer) => cpb::DataType::Integer,
         Some(DataType::Float) => cpb::DataType::Float,
         Some(DataType::Text) => cpb::DataType::Text,
+        Some(DataType::Char) => cpb::DataType::Char,
+        Some(DataType::Timestamp) => cpb::DataType::Timestamp,
+        Some(DataType::TimestampTz) => cpb::DataType::Timestamptz,
+        Some(DataType::Date) => cpb::DataType::Date,
     }
 }
 
@@ -370,6 +374,10 @@ pub fn value_to_pb(v: &Value) -> cpb::Value {
         Value::Integer(i) => Kind::Integer(*i),
         Value::Float(f) => Kind::Float(*f),
         Value::Text(s) => Kind::Text(s.clone()),
+        Value::Char(s) => Kind::Bpchar(s.clone()),
+        Value::Timestamp(t) => Kind::Timestamp(*t),
+        Value::TimestampTz(t) => Kind::Timestamptz(*t),
+        Value::Date(d) => Kind::Date(*d),
     };
     cpb::Value { kind: Some(kind) }
 }
@@ -388,6 +396,10 @@ pub fn value_from_pb(v: &cpb::Value) -> Result<Value> {
             Kind::Integer(i) => Value::Integer(*i),
             Kind::Float(f) => Value::Float(*f),
             Kind::Text(s) => Value::Text(s.clone()),
+            Kind::Bpchar(s) => Value::Char(s.clone()),
+            Kind::Timestamp(t) => Value::Timestamp(*t),
+            Kind::Timestamptz(t) => Value::TimestampTz(*t),
+            Kind::Date(d) => Value::Date(*d),
         },
     )
 }
@@ -411,7 +423,7 @@ pub fn row_to_pb(row: &[Value]) -> cpb::Row {
 pub fn row_size(row: &[Value]) -> usize {
     row.iter()
         .map(|v| match v {
-            Value::Text(s) => s.len() + 6,
+            Value::Text(s) | Value::Char(s) => s.len() + 6,
             _ => 11,
         })
         .sum::<usize>()

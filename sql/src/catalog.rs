@@ -31,15 +31,20 @@ pub struct ColumnDef {
     pub nullable: bool,
     /// The DEFAULT expression as SQL text, re-parsed when used.
     pub default: Option<String>,
-    /// `VARCHAR(n)`: the most characters a value may have (22001 beyond, as in PostgreSQL).
+    /// `VARCHAR(n)`: the most characters a value may have (22001 beyond, as in PostgreSQL);
+    /// `CHAR(n)`: the length every value is padded to (always present for CHAR columns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_chars: Option<u64>,
 }
 
 impl ColumnDef {
     /// `v` as stored in this column: a text longer than `max_chars` is an error unless only
-    /// spaces are cut (PostgreSQL's rule for assignment to `varchar(n)`).
+    /// spaces are cut (PostgreSQL's rule for assignment to `varchar(n)` and `char(n)`); a
+    /// CHAR value is padded to the column's length.
     pub fn fit(&self, v: Value) -> Result<Value> {
+        if let (Some(n), Value::Char(s)) = (self.max_chars, &v) {
+            return Ok(Value::Char(crate::bpchar::assign(s, n)?));
+        }
         let (Some(max), Value::Text(s)) = (self.max_chars, &v) else {
             return Ok(v);
         };
@@ -107,6 +112,10 @@ impl<'de> Deserialize<'de> for DataType {
             "INTEGER" => Ok(DataType::Integer),
             "FLOAT" => Ok(DataType::Float),
             "TEXT" => Ok(DataType::Text),
+            "CHAR" => Ok(DataType::Char),
+            "TIMESTAMP" => Ok(DataType::Timestamp),
+            "TIMESTAMPTZ" => Ok(DataType::TimestampTz),
+            "DATE" => Ok(DataType::Date),
             other => Err(serde::de::Error::custom(format!("unknown type {other}"))),
         }
     }

@@ -296,7 +296,10 @@ pub fn describe(txn: &Transaction, name: &str) -> Result<StatementResult> {
         }
         rows.push(vec![
             text(&c.name),
-            text(c.data_type.name()),
+            match (c.data_type, c.max_chars) {
+                (DataType::Char, Some(n)) => Value::Text(format!("CHAR({n})")),
+                (ty, _) => text(ty.name()),
+            },
             Value::Boolean(c.nullable),
             c.default.as_deref().map_or(Value::Null, text),
             if keys.is_empty() {

@@ -51,9 +51,8 @@ pub fn read_only(modes: &[TransactionMode]) -> Result<Option<bool>> {
     Ok(read_only)
 }
 
-/// The length limit a column type declares: `VARCHAR(n)` is enforced on assignment
-/// ([`crate::catalog::ColumnDef::fit`]); blank-padded `CHAR(n)` is refused rather than stored
-/// as unpadded text.
+/// The length a type declares: `VARCHAR(n)` is a limit and `CHAR(n)` the padded length, both
+/// enforced on assignment ([`crate::catalog::ColumnDef::fit`]); `CHAR` alone is `CHAR(1)`.
 pub fn max_chars(dt: &ast::DataType) -> Result<Option<u64>> {
     use ast::{CharacterLength, DataType as T};
     match dt {
@@ -63,9 +62,15 @@ pub fn max_chars(dt: &ast::DataType) -> Result<Option<u64>> {
                 Some(CharacterLength::Max) | None => None,
             })
         }
-        T::Char(_) | T::Character(_) => Err(Error::unsupported(format!(
-            "type {dt} (blank-padded character(n)); use varchar(n) or text"
-        ))),
+        T::Char(len) | T::Character(len) => match len {
+            None => Ok(Some(crate::bpchar::DEFAULT_LENGTH)),
+            Some(CharacterLength::IntegerLength { length: 0, .. }) => Err(crate::sql_error!(
+                InvalidParameterValue,
+                "length for type char must be at least 1"
+            )),
+            Some(CharacterLength::IntegerLength { length, .. }) => Ok(Some(*length)),
+            Some(CharacterLength::Max) => Err(Error::unsupported(format!("type {dt}"))),
+        },
         _ => Ok(None),
     }
 }

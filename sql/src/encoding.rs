@@ -11,12 +11,21 @@
 //! Every element is keycode-encoded with its type tag (`chronos_kv::keycode::Value`), so a
 //! primary-key or index range is a KV range and NULLs sort first. Tables without a primary
 //! key use a hidden row id as the pk. Names never appear in keys.
+//!
+//! Types beyond keycode's own are stored in one of its forms and given their type back from
+//! the column's declared type when read ([`typed`]), so the key order is the SQL order:
+//! - CHAR(n): the string without trailing blanks (they are insignificant; re-padded on read);
+//! - TIMESTAMP, TIMESTAMPTZ: `Int` of microseconds since 2000-01-01 (infinities are the
+//!   extremes of i64, so they sort first and last);
+//! - DATE: `Int` of days since 2000-01-01.
+//!
+//! No existing encoding changed when these types came, so data written before reads the same.
 
 use chronos_kv::keycode::{self, KeyDecoder, Value as KeyValue};
 
-use crate::catalog::{IndexDef, PRIMARY_INDEX_ID, TableDef};
+use crate::catalog::{ColumnDef, IndexDef, PRIMARY_INDEX_ID, TableDef};
 use crate::error::{Error, Result, SqlState};
-use crate::value::{Row, Value};
+use crate::value::{DataType, Row, Value};
 
 pub fn to_key(v: &Value) -> KeyValue {
     match v {
@@ -25,7 +34,25 @@ pub fn to_key(v: &Value) -> KeyValue {
         Value::Integer(i) => KeyValue::Int(*i),
         Value::Float(f) => KeyValue::Float(*f),
         Value::Text(s) => KeyValue::Str(s.clone()),
+        Value::Char(s) => KeyValue::Str(crate::bpchar::significant(s).to_string()),
+        Value::Timestamp(t) | Value::TimestampTz(t) => KeyValue::Int(*t),
+        Value::Date(d) => KeyValue::Int(i64::from(*d)),
     }
+}
+
+/// A stored value of `column` with its declared type restored (see the module doc).
+fn typed(v: Value, column: &ColumnDef) -> Result<Value> {
+    Ok(match (v, column.data_type) {
+        (Value::Text(s), DataType::Char) => {
+            Value::Char(crate::bpchar::from_key(s, column.max_chars))
+        }
+        (Value::Integer(t), DataType::Timestamp) => Value::Timestamp(t),
+        (Value::Integer(t), DataType::TimestampTz) => Value::TimestampTz(t),
+        (Value::Integer(d), DataType::Date) => Value::Date(
+            i32::try_from(d).map_err(|_| corrupt("a date beyond the 32-bit day range"))?,
+        ),
+        (v, _) => v,
+    })
 }
 
 fn from_key(v: KeyValue) -> Result<Value> {
@@ -105,8 +132,12 @@ pub fn decode_row(table: &TableDef, key: &[u8], value: &[u8]) -> Result<(Row, Ve
         table.primary_key.len()
     };
     let mut pk = Vec::with_capacity(pk_len);
-    for _ in 0..pk_len {
-        pk.push(from_key(kd.value().map_err(|_| corrupt("key"))?)?);
+    for j in 0..pk_len {
+        pk.push(pk_typed(
+            table,
+            j,
+            from_key(kd.value().map_err(|_| corrupt("key"))?)?,
+        )?);
     }
     kd.finish().map_err(|_| corrupt("key has trailing bytes"))?;
     let mut vd = KeyDecoder::new(value);
@@ -114,12 +145,23 @@ pub fn decode_row(table: &TableDef, key: &[u8], value: &[u8]) -> Result<(Row, Ve
     for i in 0..table.columns.len() {
         match table.primary_key.iter().position(|&p| p == i) {
             Some(j) => row.push(pk[j].clone()),
-            None => row.push(from_key(vd.value().map_err(|_| corrupt("value"))?)?),
+            None => row.push(typed(
+                from_key(vd.value().map_err(|_| corrupt("value"))?)?,
+                &table.columns[i],
+            )?),
         }
     }
     vd.finish()
         .map_err(|_| corrupt("value has trailing bytes"))?;
     Ok((row, pk))
+}
+
+/// The `j`th pk value with its column's type (the hidden row id is an integer).
+fn pk_typed(table: &TableDef, j: usize, v: Value) -> Result<Value> {
+    match table.primary_key.get(j).and_then(|&c| table.columns.get(c)) {
+        Some(column) => typed(v, column),
+        None => Ok(v),
+    }
 }
 
 /// Whether this index entry uses the unique form (a unique index, and no NULL indexed value).
@@ -185,8 +227,12 @@ pub fn decode_index_entry(
     } else {
         kd
     };
-    for _ in 0..pk_len {
-        pk.push(from_key(d.value().map_err(|_| corrupt("index entry"))?)?);
+    for j in 0..pk_len {
+        pk.push(pk_typed(
+            table,
+            j,
+            from_key(d.value().map_err(|_| corrupt("index entry"))?)?,
+        )?);
     }
     d.finish()
         .map_err(|_| corrupt("index entry has trailing bytes"))?;

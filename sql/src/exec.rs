@@ -74,6 +74,8 @@ enum HashKey {
     Int(i64),
     Float(u64),
     Text(String),
+    /// Dates and timestamps of either kind, on one time line (they compare across kinds).
+    Instant(i128),
 }
 
 fn hash_key(v: &Value) -> HashKey {
@@ -85,6 +87,10 @@ fn hash_key(v: &Value) -> HashKey {
         Value::Float(f) if f.is_nan() => HashKey::Float(f64::NAN.to_bits()),
         Value::Float(f) => HashKey::Float(f.to_bits()),
         Value::Text(s) => HashKey::Text(s.clone()),
+        Value::Char(s) => HashKey::Text(crate::bpchar::significant(s).to_string()),
+        Value::Timestamp(_) | Value::TimestampTz(_) | Value::Date(_) => {
+            HashKey::Instant(crate::datetime::instant(v).unwrap_or_default())
+        }
     }
 }
 

@@ -205,7 +205,8 @@ pub enum Expr {
         whens: Vec<(Expr, Expr)>,
         otherwise: Option<Box<Expr>>,
     },
-    Cast(Box<Expr>, DataType),
+    /// `CAST(e AS type)`, with the length of `CHAR(n)`/`VARCHAR(n)` (None: unbounded).
+    Cast(Box<Expr>, DataType, Option<u64>),
     Function(Func, Vec<Expr>),
     Subquery {
         plan: Box<Plan>,
@@ -245,9 +246,22 @@ pub fn compare(a: &Value, b: &Value) -> Result<Ordering> {
             .partial_cmp(&numeric_f64(b))
             .unwrap_or_else(|| a.total_cmp(b)),
         (Text(x), Text(y)) => x.cmp(y),
+        // A text literal compared with a CHAR is read as one (PostgreSQL resolves the
+        // literal's unknown type to bpchar): trailing blanks count on neither side.
+        (Char(x), Char(y) | Text(y)) | (Text(x), Char(y)) => crate::bpchar::cmp(x, y),
         (Boolean(x), Boolean(y)) => x.cmp(y),
-        (Text(s), Integer(_) | Float(_)) => return compare(&parse_number(s)?, b),
-        (Integer(_) | Float(_), Text(s)) => return compare(a, &parse_number(s)?),
+        (Timestamp(_) | TimestampTz(_) | Date(_), Timestamp(_) | TimestampTz(_) | Date(_)) => {
+            crate::datetime::cmp(a, b).ok_or_else(|| Error::internal("datetime comparison"))?
+        }
+        // A text compared with a date/time is read as that type, as a literal would be.
+        (Text(s), Timestamp(_) | TimestampTz(_) | Date(_)) => {
+            return compare(&cast(Text(s.clone()), type_of_value(b))?, b);
+        }
+        (Timestamp(_) | TimestampTz(_) | Date(_), Text(s)) => {
+            return compare(a, &cast(Text(s.clone()), type_of_value(a))?);
+        }
+        (Text(s) | Char(s), Integer(_) | Float(_)) => return compare(&parse_number(s)?, b),
+        (Integer(_) | Float(_), Text(s) | Char(s)) => return compare(a, &parse_number(s)?),
         (Text(s), Boolean(_)) => return compare(&cast(Text(s.clone()), DataType::Boolean)?, b),
         (Boolean(_), Text(s)) => return compare(a, &cast(Text(s.clone()), DataType::Boolean)?),
         _ => {
@@ -273,6 +287,11 @@ fn type_name(v: &Value) -> &'static str {
     v.data_type().map_or("unknown", DataType::name)
 }
 
+/// The type of a value known not to be NULL (`Text` for NULL, which callers never pass).
+fn type_of_value(v: &Value) -> DataType {
+    v.data_type().unwrap_or(DataType::Text)
+}
+
 fn parse_number(s: &str) -> Result<Value> {
     let t = s.trim();
     if let Ok(i) = t.parse::<i64>() {
@@ -286,11 +305,57 @@ fn parse_number(s: &str) -> Result<Value> {
     })
 }
 
-/// Converts `v` to `ty` (CAST and assignment).
+/// `CAST(v AS ty(len))`: [`cast`], then an explicit cast's length rule — CHAR(n) truncates or
+/// pads to exactly `n`, VARCHAR(n) truncates — silently, as PostgreSQL's explicit casts do.
+pub fn cast_explicit(v: Value, ty: DataType, len: Option<u64>) -> Result<Value> {
+    Ok(match (cast(v, ty)?, len) {
+        (Value::Char(s), Some(n)) => Value::Char(crate::bpchar::cast(&s, n)),
+        (Value::Text(s), Some(n)) => {
+            let keep = usize::try_from(n).unwrap_or(usize::MAX);
+            match s.char_indices().nth(keep) {
+                Some((cut, _)) => Value::Text(s[..cut].to_string()),
+                None => Value::Text(s),
+            }
+        }
+        (v, _) => v,
+    })
+}
+
+/// Converts `v` to `ty` (CAST and assignment; lengths are the caller's: see [`cast_explicit`]
+/// and `ColumnDef::fit`).
 pub fn cast(v: Value, ty: DataType) -> Result<Value> {
+    use crate::datetime::{Kind, date_to_timestamp, parse_value, timestamp_to_date};
     use Value::*;
     Ok(match (v, ty) {
         (Null, _) => Null,
+        (Char(s), DataType::Char) => Char(s),
+        // CHAR to anything else goes through text, which drops the trailing blanks.
+        (Char(s), ty) => return cast(Text(crate::bpchar::significant(&s).to_string()), ty),
+        (Text(s), DataType::Char) => Char(s),
+        (v @ (Integer(_) | Float(_) | Boolean(_)), DataType::Char) => {
+            Char(cast(v, DataType::Text)?.to_string())
+        }
+        (Text(s), DataType::Timestamp) => parse_value(&s, Kind::Timestamp)?,
+        (Text(s), DataType::TimestampTz) => parse_value(&s, Kind::TimestampTz)?,
+        (Text(s), DataType::Date) => parse_value(&s, Kind::Date)?,
+        (v @ (Timestamp(_) | TimestampTz(_) | Date(_)), DataType::Text) => Text(v.to_string()),
+        (v @ (Timestamp(_) | TimestampTz(_) | Date(_)), DataType::Char) => Char(v.to_string()),
+        // The session TimeZone is UTC, so TIMESTAMP and TIMESTAMPTZ share their microseconds.
+        (Timestamp(t) | TimestampTz(t), DataType::Timestamp) => Timestamp(t),
+        (Timestamp(t) | TimestampTz(t), DataType::TimestampTz) => TimestampTz(t),
+        (Timestamp(t) | TimestampTz(t), DataType::Date) => Date(timestamp_to_date(t)),
+        (Date(d), DataType::Date) => Date(d),
+        (Date(d), DataType::Timestamp) => Timestamp(date_to_timestamp(d)?),
+        (Date(d), DataType::TimestampTz) => TimestampTz(date_to_timestamp(d)?),
+        (v @ (Timestamp(_) | TimestampTz(_) | Date(_)), ty)
+        | (v, ty @ (DataType::Timestamp | DataType::TimestampTz | DataType::Date)) => {
+            return Err(sql_error!(
+                CannotCoerce,
+                "cannot cast type {} to {}",
+                type_of_value(&v).pg_name(),
+                ty.pg_name()
+            ));
+        }
         (Integer(i), DataType::Integer) => Integer(i),
         (Integer(i), DataType::Float) => Float(i as f64),
         (Integer(i), DataType::Text) => Text(i.to_string()),
@@ -348,11 +413,29 @@ pub fn cast(v: Value, ty: DataType) -> Result<Value> {
 fn arith(op: BinOp, a: Value, b: Value) -> Result<Value> {
     use Value::*;
     let (a, b) = match (a, b) {
-        (Text(s), other) => (parse_number(&s)?, other),
-        (other, Text(s)) => (other, parse_number(&s)?),
+        // `date - 'YYYY-MM-DD'` reads the text as a date (a number of days if it is one).
+        (d @ Date(_), Text(s)) if op == BinOp::Sub && parse_number(&s).is_err() => {
+            (d, cast(Text(s), DataType::Date)?)
+        }
+        (Text(s) | Char(s), other) => (parse_number(&s)?, other),
+        (other, Text(s) | Char(s)) => (other, parse_number(&s)?),
         pair => pair,
     };
     Ok(match (a, b) {
+        (Date(d), Integer(n)) if op == BinOp::Add => crate::datetime::add_days(d, n)?,
+        (Integer(n), Date(d)) if op == BinOp::Add => crate::datetime::add_days(d, n)?,
+        (Date(d), Integer(n)) if op == BinOp::Sub => {
+            crate::datetime::add_days(d, n.checked_neg().ok_or_else(overflow)?)?
+        }
+        (Date(x), Date(y)) if op == BinOp::Sub => crate::datetime::days_between(x, y)?,
+        (Timestamp(_) | TimestampTz(_) | Date(_), Timestamp(_) | TimestampTz(_) | Date(_))
+            if op == BinOp::Sub =>
+        {
+            return Err(Error::unsupported(
+                "subtracting timestamps (the result is an interval, a type Chronos does not \
+                 have yet)",
+            ));
+        }
         (Integer(x), Integer(y)) => Integer(match op {
             BinOp::Add => x.checked_add(y).ok_or_else(overflow)?,
             BinOp::Sub => x.checked_sub(y).ok_or_else(overflow)?,
@@ -500,7 +583,7 @@ fn apply(
                     _ => o != Ordering::Less,
                 })
             } else if op == BinOp::Concat {
-                Value::Text(format!("{l}{r}"))
+                Value::Text(format!("{}{}", l.to_text(), r.to_text()))
             } else {
                 arith(op, l, r)?
             }
@@ -666,7 +749,7 @@ impl Expr {
                     None => Value::Null,
                 }
             }
-            Expr::Cast(e, ty) => cast(e.eval(row, subqueries)?, *ty)?,
+            Expr::Cast(e, ty, len) => cast_explicit(e.eval(row, subqueries)?, *ty, *len)?,
             Expr::Function(f, args) => {
                 let vals = args
                     .iter()
@@ -736,7 +819,7 @@ impl Expr {
         f(self);
         match self {
             Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_) => {}
-            Expr::Neg(e) | Expr::Not(e) | Expr::Cast(e, _) | Expr::IsNull { expr: e, .. } => {
+            Expr::Neg(e) | Expr::Not(e) | Expr::Cast(e, ..) | Expr::IsNull { expr: e, .. } => {
                 e.walk(f)
             }
             Expr::Binary(_, a, b)
@@ -795,7 +878,7 @@ impl Expr {
             e @ (Expr::Literal(_) | Expr::Column(_) | Expr::Outer { .. } | Expr::Param(_)) => e,
             Expr::Neg(e) => Expr::Neg(b(e, f)),
             Expr::Not(e) => Expr::Not(b(e, f)),
-            Expr::Cast(e, t) => Expr::Cast(b(e, f), t),
+            Expr::Cast(e, t, len) => Expr::Cast(b(e, f), t, len),
             Expr::IsNull { expr, negated } => Expr::IsNull {
                 expr: b(expr, f),
                 negated,
@@ -1000,7 +1083,8 @@ fn call(f: Func, args: Vec<Value>) -> Result<Value> {
     if args.iter().any(Value::is_null) {
         return Ok(Null);
     }
-    let text = |v: &Value| v.to_string();
+    // Text functions see a CHAR without its trailing blanks, as PostgreSQL's bpchar → text.
+    let text = |v: &Value| v.to_text();
     let int = |v: &Value| -> Result<i64> {
         match cast(v.clone(), DataType::Integer)? {
             Integer(i) => Ok(i),
@@ -1253,7 +1337,8 @@ impl Expr {
                 )
             }
             Expr::Case { .. } => write!(f, "CASE ..."),
-            Expr::Cast(e, t) => write!(f, "CAST({e} AS {t})"),
+            Expr::Cast(e, t, None) => write!(f, "CAST({e} AS {t})"),
+            Expr::Cast(e, t, Some(n)) => write!(f, "CAST({e} AS {t}({n}))"),
             Expr::Function(func, args) => {
                 let items: Vec<String> = args.iter().map(ToString::to_string).collect();
                 write!(f, "{}({})", func.name(), items.join(", "))

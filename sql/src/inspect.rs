@@ -120,8 +120,11 @@ impl KeyFormatter {
             let cols: Vec<String> = row
                 .iter()
                 .map(|v| match v {
-                    crate::Value::Text(s) => format!("'{}'", s.replace('\'', "''")),
-                    v => v.to_string(),
+                    crate::Value::Null
+                    | crate::Value::Boolean(_)
+                    | crate::Value::Integer(_)
+                    | crate::Value::Float(_) => v.to_string(),
+                    v => format!("'{}'", v.to_string().replace('\'', "''")),
                 })
                 .collect();
             return format!("({})", cols.join(", "));

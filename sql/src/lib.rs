@@ -32,10 +32,13 @@
 //! - `prepared`: prepared statements and portals (the plan cache; SQL PREPARE/EXECUTE/
 //!   DEALLOCATE and the wire protocol's Parse/Bind/Execute), `$n` parameters typed by
 //!   `planner::params`; `cursor`: a portal suspended after a row limit keeps its executor.
+//! - `bpchar`: CHAR(n) semantics (blank padding, trailing blanks insignificant, 22001).
+//! - `datetime`: DATE, TIMESTAMP and TIMESTAMPTZ (PostgreSQL's microseconds since 2000-01-01,
+//!   ISO input and output, ranges and errors).
 //! - `inspect`: keys and rows rendered through the catalog (for `chronos kv`).
 //! - `declared`: clauses the parser accepts that we do not honour (TEMP, PARTITION BY, WITH
 //!   (...), USING hash, CONCURRENTLY, ON CONFLICT, RETURNING, SERIALIZABLE, other schemas,
-//!   CHAR(n), ...), refused with 0A000 (or PostgreSQL's own error) instead of being dropped;
+//!   TIMESTAMP(p), ...), refused with 0A000 (or PostgreSQL's own error) instead of being dropped;
 //!   `VARCHAR(n)` is enforced (22001) and READ ONLY transactions refuse writes (25006).
 //! - `depth`: how long and how deep a statement may be. Flat chains (`a OR b OR …`, `x + y +
 //!   …`) are unbounded in length and bound to one n-ary node; nesting is limited to
@@ -48,11 +51,13 @@
 //! optimiser has no statistics (join order is greedy
 //! over equi-join connectivity, and an index is chosen by how many key columns WHERE fixes).
 
+mod bpchar;
 pub mod cancel;
 #[cfg(test)]
 mod cancel_tests;
 mod catalog;
 pub mod cursor;
+mod datetime;
 mod ddl;
 mod declared;
 mod depth;

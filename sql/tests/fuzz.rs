@@ -28,13 +28,17 @@ const HANG: Duration = Duration::from_secs(60);
 
 const TABLES: [&str; 3] = ["t0", "t1", "t2"];
 const COLUMNS: [&str; 4] = ["c0", "c1", "c2", "c3"];
-const TYPES: [&str; 6] = [
+const TYPES: [&str; 10] = [
     "INTEGER",
     "TEXT",
     "FLOAT",
     "BOOLEAN",
     "VARCHAR(5)",
     "BIGINT",
+    "CHAR(3)",
+    "TIMESTAMP",
+    "TIMESTAMPTZ",
+    "DATE",
 ];
 
 fn literal() -> impl Strategy<Value = String> {
@@ -51,6 +55,12 @@ fn literal() -> impl Strategy<Value = String> {
             Just("-0.5".to_string()),
             Just("'NaN'".to_string()),
             Just("'Infinity'".to_string()),
+            Just("'2020-02-29 23:59:59.999999'".to_string()),
+            Just("'-infinity'".to_string()),
+            Just("'4714-11-24 BC'".to_string()),
+            Just("'2020-01-01T00:00+15:59'".to_string()),
+            Just("now()".to_string()),
+            Just("CURRENT_DATE".to_string()),
         ],
         any::<f64>().prop_map(|f| format!("{f:?}")),
         "[a-z%_ 'é0-9]{0,6}".prop_map(|s| format!("'{}'", s.replace('\'', "''"))),

@@ -26,6 +26,10 @@ type OwnWrites<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)>
 pub struct Transaction {
     store: Arc<MvccStore>,
     read_ts: Timestamp,
+    /// The store's hybrid clock when the transaction began: its wall time for layers above
+    /// (SQL's `now()` is the transaction's start, as in PostgreSQL). Unrelated to `read_ts`,
+    /// which is the snapshot (the last commit), not the present.
+    begun_at: Timestamp,
     read_only: bool,
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     write_bytes: usize,
@@ -35,9 +39,11 @@ pub struct Transaction {
 
 impl Transaction {
     pub(super) fn new(store: Arc<MvccStore>, read_ts: Timestamp, read_only: bool) -> Self {
+        let begun_at = store.now();
         Transaction {
             store,
             read_ts,
+            begun_at,
             read_only,
             writes: BTreeMap::new(),
             write_bytes: 0,
@@ -68,6 +74,11 @@ impl Transaction {
     /// The snapshot this transaction reads.
     pub fn read_ts(&self) -> Timestamp {
         self.read_ts
+    }
+
+    /// The store's clock reading when this transaction began.
+    pub fn begun_at(&self) -> Timestamp {
+        self.begun_at
     }
 
     pub fn is_read_only(&self) -> bool {

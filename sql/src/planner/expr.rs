@@ -12,10 +12,39 @@ use crate::plan::{AggCall, AggFunc};
 use crate::sql_error;
 use crate::value::{DataType, Value};
 
-/// Maps a SQL type name to ours.
+/// Maps a SQL type name to ours (its length, if any, is `declared::max_chars`).
 pub fn data_type(dt: &ast::DataType) -> Result<DataType> {
+    use ast::{DataType as T, TimezoneInfo as Tz};
+    match dt {
+        T::Char(_) | T::Character(_) => return Ok(DataType::Char),
+        T::Varchar(_) | T::CharacterVarying(_) | T::CharVarying(_) | T::Nvarchar(_) => {
+            return Ok(DataType::Text);
+        }
+        T::Date => return Ok(DataType::Date),
+        T::Timestamp(precision, tz) => {
+            // Microseconds are what every timestamp keeps; a coarser precision would round
+            // values we would otherwise store unrounded.
+            if precision.is_some_and(|p| p != 6) {
+                return Err(Error::unsupported(format!(
+                    "type {dt} (a fractional-second precision other than 6)"
+                )));
+            }
+            return Ok(match tz {
+                Tz::None | Tz::WithoutTimeZone => DataType::Timestamp,
+                Tz::WithTimeZone | Tz::Tz => DataType::TimestampTz,
+            });
+        }
+        _ => {}
+    }
     let name = dt.to_string().to_ascii_uppercase();
     let unqualified = name.strip_prefix("PG_CATALOG.").unwrap_or(&name);
+    if unqualified.contains('(')
+        && (unqualified.starts_with("BPCHAR") || unqualified.starts_with("TIMESTAMPTZ"))
+    {
+        return Err(Error::unsupported(format!(
+            "type {name} (write CHAR(n) or TIMESTAMP WITH TIME ZONE)"
+        )));
+    }
     let base = unqualified.split(['(', ' ']).next().unwrap_or_default();
     Ok(match base {
         // Catalog types: object identifiers are integers here, names text.
@@ -27,7 +56,9 @@ pub fn data_type(dt: &ast::DataType) -> Result<DataType> {
         "REAL" | "FLOAT" | "FLOAT4" | "FLOAT8" | "DOUBLE" | "NUMERIC" | "DECIMAL" => {
             DataType::Float
         }
-        "TEXT" | "VARCHAR" | "CHAR" | "CHARACTER" | "STRING" | "NVARCHAR" => DataType::Text,
+        "TEXT" | "VARCHAR" | "STRING" | "NVARCHAR" => DataType::Text,
+        "BPCHAR" => DataType::Char,
+        "TIMESTAMPTZ" => DataType::TimestampTz,
         _ => return Err(Error::unsupported(format!("type {name}"))),
     })
 }
@@ -433,13 +464,17 @@ impl Planner<'_> {
                     None => {
                         let ty = data_type(dt)?;
                         self.params.infer(&inner, Some(ty));
-                        Expr::Cast(Box::new(inner), ty)
+                        Expr::Cast(Box::new(inner), ty, crate::declared::max_chars(dt)?)
                     }
                 }
             }
             ast::Expr::TypedString(ts) => {
                 let v = literal(&ts.value.value)?;
-                Expr::Cast(Box::new(Expr::Literal(v)), data_type(&ts.data_type)?)
+                Expr::Cast(
+                    Box::new(Expr::Literal(v)),
+                    data_type(&ts.data_type)?,
+                    crate::declared::max_chars(&ts.data_type)?,
+                )
             }
             ast::Expr::Substring {
                 expr,
@@ -637,6 +672,9 @@ impl Planner<'_> {
             self.agg = Some(ctx);
             return out;
         }
+        if let Some(v) = self.transaction_time(&name, args)? {
+            return Ok(Expr::Literal(v));
+        }
         if distinct {
             return Err(Error::unsupported(format!("DISTINCT in {name}()")));
         }
@@ -655,6 +693,26 @@ impl Planner<'_> {
         let func = Func::from_name(&name)
             .ok_or_else(|| sql_error!(UndefinedFunction, "function {name}() does not exist"))?;
         Ok(Expr::Function(func, bound))
+    }
+
+    /// `now()`, `CURRENT_TIMESTAMP`, `LOCALTIMESTAMP`, `CURRENT_DATE`: the transaction's start
+    /// on the store's hybrid clock (millisecond resolution), one value for every statement
+    /// of the transaction as in PostgreSQL, bound here as a literal. The session TimeZone is
+    /// UTC, so the local forms are the same instant without a zone.
+    fn transaction_time(&self, name: &str, args: &[FunctionArg]) -> Result<Option<Value>> {
+        let t = || crate::datetime::from_unix_millis(self.txn.begun_at().wall_ms);
+        let v = match name {
+            "now" | "current_timestamp" | "transaction_timestamp" => Value::TimestampTz(t()),
+            "localtimestamp" => Value::Timestamp(t()),
+            "current_date" => Value::Date(crate::datetime::timestamp_to_date(t())),
+            _ => return Ok(None),
+        };
+        if !args.is_empty() {
+            return Err(Error::unsupported(format!(
+                "arguments to {name} (a precision other than the default)"
+            )));
+        }
+        Ok(Some(v))
     }
 
     fn bind_aggregate(

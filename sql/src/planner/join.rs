@@ -636,6 +636,15 @@ fn key_literal(v: &Value, ty: DataType) -> Option<Value> {
         | (Value::Text(_), DataType::Text)
         | (Value::Boolean(_), DataType::Boolean) => Some(v.clone()),
         (Value::Integer(_), DataType::Float) => cast(v.clone(), DataType::Float).ok(),
+        // A text literal compares with a CHAR or date/time column as a value of its type
+        // (keys hold CHAR values without trailing blanks, so any padding finds the same key).
+        (Value::Text(_) | Value::Char(_), DataType::Char)
+        | (Value::Text(_), DataType::Timestamp | DataType::TimestampTz | DataType::Date)
+        | (
+            Value::Timestamp(_) | Value::TimestampTz(_),
+            DataType::Timestamp | DataType::TimestampTz,
+        )
+        | (Value::Date(_), DataType::Date) => cast(v.clone(), ty).ok(),
         (Value::Float(f), DataType::Integer) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
             Some(Value::Integer(*f as i64))
         }

@@ -129,7 +129,7 @@ fn type_of_here(e: &Expr, input: &Scope) -> Option<DataType> {
             .chain(otherwise.iter().map(|o| type_of(o, input)))
             .flatten()
             .next(),
-        Expr::Cast(_, t) => Some(*t),
+        Expr::Cast(_, t, _) => Some(*t),
         Expr::Function(f, args) => {
             use crate::expr::Func::*;
             match f {

@@ -249,7 +249,7 @@ pub(crate) fn bind_catalog_function(
 /// `format_type(type_oid, typmod)`: PostgreSQL's spelling of a type, `???` for an unknown OID.
 pub(crate) fn format_type(type_oid: i64, typmod: Option<i64>) -> String {
     match sql_type_name(type_oid) {
-        Some(name) if type_oid == oids::VARCHAR => match typmod {
+        Some(name) if type_oid == oids::VARCHAR || type_oid == oids::BPCHAR => match typmod {
             Some(m) if m >= 4 => format!("{name}({})", m - 4),
             _ => name.to_string(),
         },
@@ -288,7 +288,7 @@ pub(crate) fn bind_reg_cast(txn: &Transaction, kind: RegType, expr: Expr) -> Res
             .map(|s| (s.oid(), text(s.name())))
             .collect(),
     };
-    let number = Expr::Cast(Box::new(expr.clone()), crate::value::DataType::Text);
+    let number = Expr::Cast(Box::new(expr.clone()), crate::value::DataType::Text, None);
     Ok(lookup(expr, pairs, Some(number)))
 }
 

@@ -148,6 +148,15 @@ fn column_facts(
             ),
             None => ("text", None, None, "text"),
         },
+        DataType::Char => (
+            "character",
+            Some(i64::try_from(max_chars.unwrap_or(1)).unwrap_or(i64::MAX)),
+            None,
+            "bpchar",
+        ),
+        DataType::Date => ("date", None, None, "date"),
+        DataType::Timestamp => ("timestamp without time zone", None, None, "timestamp"),
+        DataType::TimestampTz => ("timestamp with time zone", None, None, "timestamptz"),
     }
 }
 

@@ -213,6 +213,7 @@ pub fn refuse_write(name: &sqlparser::ast::ObjectName) -> Result<()> {
 pub(crate) fn column_type(c: &catalog::ColumnDef) -> (i64, i64) {
     match (c.data_type, c.max_chars) {
         (DataType::Text, Some(n)) => (oids::VARCHAR, i64::try_from(n).unwrap_or(i64::MAX - 4) + 4),
+        (DataType::Char, Some(n)) => (oids::BPCHAR, i64::try_from(n).unwrap_or(i64::MAX - 4) + 4),
         (t, _) => (type_oid(t), -1),
     }
 }
@@ -224,5 +225,9 @@ pub(crate) fn type_oid(t: DataType) -> i64 {
         DataType::Integer => oids::INT8,
         DataType::Float => oids::FLOAT8,
         DataType::Text => oids::TEXT,
+        DataType::Char => oids::BPCHAR,
+        DataType::Date => oids::DATE,
+        DataType::Timestamp => oids::TIMESTAMP,
+        DataType::TimestampTz => oids::TIMESTAMPTZ,
     }
 }

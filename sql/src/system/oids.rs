@@ -39,7 +39,11 @@ pub const TEXT: i64 = 25;
 pub const OID: i64 = 26;
 pub const FLOAT4: i64 = 700;
 pub const FLOAT8: i64 = 701;
+pub const BPCHAR: i64 = 1042;
 pub const VARCHAR: i64 = 1043;
+pub const DATE: i64 = 1082;
+pub const TIMESTAMP: i64 = 1114;
+pub const TIMESTAMPTZ: i64 = 1184;
 pub const REGCLASS: i64 = 2205;
 pub const REGTYPE: i64 = 2206;
 

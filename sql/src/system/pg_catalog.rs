@@ -263,7 +263,8 @@ fn storage(type_oid: i64) -> (i64, bool, &'static str, &'static str) {
         oids::INT4 | oids::OID | oids::FLOAT4 | oids::REGCLASS | oids::REGTYPE => {
             (4, true, "i", "p")
         }
-        oids::INT8 | oids::FLOAT8 => (8, true, "d", "p"),
+        oids::INT8 | oids::FLOAT8 | oids::TIMESTAMP | oids::TIMESTAMPTZ => (8, true, "d", "p"),
+        oids::DATE => (4, true, "i", "p"),
         oids::NAME => (64, false, "c", "p"),
         _ => (-1, false, "i", "x"),
     }
@@ -271,7 +272,7 @@ fn storage(type_oid: i64) -> (i64, bool, &'static str, &'static str) {
 
 fn collation_of(type_oid: i64) -> i64 {
     match type_oid {
-        oids::TEXT | oids::VARCHAR => oids::DEFAULT_COLLATION,
+        oids::TEXT | oids::VARCHAR | oids::BPCHAR => oids::DEFAULT_COLLATION,
         oids::NAME => oids::C_COLLATION,
         _ => 0,
     }
@@ -401,6 +402,10 @@ const TYPES: &[(i64, &str, &str, bool, i64)] = &[
     (oids::FLOAT4, "float4", "N", false, 1021),
     (oids::FLOAT8, "float8", "N", true, 1022),
     (oids::VARCHAR, "varchar", "S", false, 1015),
+    (oids::BPCHAR, "bpchar", "S", false, 1014),
+    (oids::DATE, "date", "D", false, 1182),
+    (oids::TIMESTAMP, "timestamp", "D", false, 1115),
+    (oids::TIMESTAMPTZ, "timestamptz", "D", true, 1185),
     (oids::REGCLASS, "regclass", "N", false, 2210),
     (oids::REGTYPE, "regtype", "N", false, 2211),
 ];
@@ -419,6 +424,10 @@ pub(crate) fn sql_type_name(type_oid: i64) -> Option<&'static str> {
         oids::FLOAT4 => "real",
         oids::FLOAT8 => "double precision",
         oids::VARCHAR => "character varying",
+        oids::BPCHAR => "character",
+        oids::DATE => "date",
+        oids::TIMESTAMP => "timestamp without time zone",
+        oids::TIMESTAMPTZ => "timestamp with time zone",
         oids::REGCLASS => "regclass",
         oids::REGTYPE => "regtype",
         _ => return None,

@@ -227,7 +227,10 @@ pub fn json_value(value: &Value) -> String {
         Value::Integer(i) => i.to_string(),
         Value::Float(f) if f.is_finite() => format_float(*f),
         Value::Float(f) => json_string(&format_float(*f)),
-        Value::Text(s) => json_string(s),
+        Value::Text(s) | Value::Char(s) => json_string(s),
+        v @ (Value::Timestamp(_) | Value::TimestampTz(_) | Value::Date(_)) => {
+            json_string(&v.to_string())
+        }
     }
 }
 
