@@ -214,11 +214,14 @@ impl Session {
         self.refuse_if_failed()?;
         let (columns, cached) = self.with_read_txn(|txn| match &st {
             Statement::Query(q) => {
-                let (plan, scope) = Planner::with_params(txn, params.clone()).plan_query(q)?;
-                let cached = catalog::committed_version(txn)?.map(|v| CachedPlan {
-                    catalog_version: v,
-                    plan: Arc::new(plan),
-                });
+                let mut planner = Planner::with_params(txn, params.clone());
+                let (plan, scope) = planner.plan_query(q)?;
+                let cached = catalog::committed_version(txn)?
+                    .filter(|_| !planner.uses_transaction_time())
+                    .map(|v| CachedPlan {
+                        catalog_version: v,
+                        plan: Arc::new(plan),
+                    });
                 Ok((Some(columns_of(scope)), cached))
             }
             other => {
@@ -639,7 +642,8 @@ fn plan_for(prepared: &Prepared, txn: &Transaction) -> Result<Arc<Plan>> {
         .map(Some)
         .collect();
     let params = ParamTypes::declared(&declared);
-    let (plan, scope) = Planner::with_params(txn, params.clone()).plan_query(q)?;
+    let mut planner = Planner::with_params(txn, params.clone());
+    let (plan, scope) = planner.plan_query(q)?;
     if Some(columns_of(scope)) != prepared.description.columns
         || params.resolved() != prepared.description.params
     {
@@ -649,7 +653,9 @@ fn plan_for(prepared: &Prepared, txn: &Transaction) -> Result<Arc<Plan>> {
         ));
     }
     let plan = Arc::new(plan);
-    if let Some(v) = version {
+    if let Some(v) = version
+        && !planner.uses_transaction_time()
+    {
         *prepared.plan.lock() = Some(CachedPlan {
             catalog_version: v,
             plan: plan.clone(),

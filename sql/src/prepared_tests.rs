@@ -290,3 +290,18 @@ fn sql_prepare_execute_deallocate() {
         "42601"
     );
 }
+
+#[test]
+fn a_prepared_now_is_the_time_of_each_executing_transaction() {
+    let mut s = session();
+    exec(&mut s, "PREPARE q AS SELECT now()");
+    for _ in 0..2 {
+        exec(&mut s, "BEGIN");
+        let prepared = exec(&mut s, "EXECUTE q");
+        let direct = exec(&mut s, "SELECT now()");
+        exec(&mut s, "COMMIT");
+        // A plan cached by an earlier transaction would hold that transaction's start time.
+        assert_eq!(prepared, direct);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -712,6 +712,8 @@ impl Planner<'_> {
                 "arguments to {name} (a precision other than the default)"
             )));
         }
+        self.transaction_time
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(Some(v))
     }
 

@@ -511,6 +511,7 @@ fn plan_factor(planner: &mut Planner<'_>, factor: &TableFactor) -> Result<Relati
                 agg: None,
                 depth: planner.depth,
                 params: planner.params.clone(),
+                transaction_time: planner.transaction_time.clone(),
             };
             let (plan, out) = sub.plan_query(subquery)?;
             let alias_name = alias.as_ref().map(|a| ident(&a.name));

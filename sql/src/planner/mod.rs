@@ -7,6 +7,9 @@ mod join;
 mod params;
 mod scope;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chronos_kv::mvcc::Transaction;
 use sqlparser::ast::{
     self, GroupByExpr, LimitClause, OrderByKind, SelectItem, SetExpr, SetOperator, SetQuantifier,
@@ -65,6 +68,9 @@ pub struct Planner<'a> {
     depth: Depth,
     /// The statement's parameters, shared with subquery planners.
     params: ParamTypes,
+    /// Set when the plan holds the transaction's start time as a literal (`now()`…), shared
+    /// with subquery planners: such a plan is valid for its transaction only, never cached.
+    transaction_time: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Planner<'_> {
@@ -158,7 +164,14 @@ impl<'a> Planner<'a> {
             agg: None,
             depth: Depth::default(),
             params: ParamTypes::default(),
+            transaction_time: Arc::default(),
         }
+    }
+
+    /// Whether the plan holds a value of its transaction (its start time), so it must not be
+    /// reused by another transaction.
+    pub fn uses_transaction_time(&self) -> bool {
+        self.transaction_time.load(Ordering::Relaxed)
     }
 
     /// A planner for a statement being prepared: `$n` parameters allowed, typed by `params`.
@@ -187,6 +200,7 @@ impl<'a> Planner<'a> {
             agg: None,
             depth: self.depth,
             params: self.params.clone(),
+            transaction_time: self.transaction_time.clone(),
         };
         let (plan, out) = sub.plan_query(q)?;
         if one_column && out.len() != 1 {
