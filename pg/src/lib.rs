@@ -3,10 +3,13 @@
 //!
 //! ```text
 //! TCP ──pgwire (framing, startup, message codec)──► handler (ours: auth, limits, tags,
-//!   types, errors) ──SQL text──► worker thread owning a chronos_sql::Session
-//!   ──Session::execute_streaming──► rows back through a bounded channel ──► DataRow
+//!   types, errors) ──SQL text──► worker thread owning a SessionBackend (a local
+//!   chronos_sql::Session, or on a cluster node a session routed to the leader)
+//!   ──execute_streaming──► rows back through a bounded channel ──► DataRow
 //! ```
 //!
+//! - `backend`: the session a connection drives ([`SessionBackend`]) and where sessions come
+//!   from ([`SessionSource`]): an embedded engine here, a node's routed sessions in `server`.
 //! - `handler`: the pgwire handlers: startup, the simple query protocol, CancelRequest.
 //! - `worker`: one thread per connection owning its synchronous `Session`.
 //! - `types`: type OIDs, PostgreSQL's text output of our values, command tags.
@@ -22,10 +25,11 @@
 //!
 //! Not implemented yet: the extended query protocol (Parse/Bind/Execute are refused by
 //! pgwire's default handler with an error), SET/SHOW of the driver parameters beyond what
-//! the SQL engine knows, catalogs, COPY, SCRAM and TLS, `--pg-listen` on cluster nodes.
+//! the SQL engine knows, catalogs, COPY, SCRAM and TLS.
 //! Message size is bounded by pgwire's codec (1 GiB for a Query, 10 kB for most other
 //! frontend messages); the engine then refuses statements over 16 MiB.
 
+mod backend;
 mod error;
 mod handler;
 mod types;
@@ -37,6 +41,7 @@ use std::sync::Arc;
 use chronos_sql::Engine;
 use tokio::net::TcpListener;
 
+pub use backend::{Canceller, SessionBackend, SessionSource, TxState};
 pub use error::{Error, Result};
 
 /// The only user, and the only database.
@@ -73,8 +78,19 @@ pub struct PgServer {
 }
 
 impl PgServer {
-    /// Binds `addr` (port 0 picks a free port; see [`PgServer::local_addr`]).
+    /// Binds `addr` (port 0 picks a free port; see [`PgServer::local_addr`]) for an embedded
+    /// engine: each connection gets a local session.
     pub async fn bind(addr: &str, engine: Engine, config: PgConfig) -> Result<PgServer> {
+        PgServer::bind_sessions(addr, Arc::new(engine), config).await
+    }
+
+    /// Binds `addr` for connections whose sessions come from `sessions` (a cluster node's
+    /// routed sessions).
+    pub async fn bind_sessions(
+        addr: &str,
+        sessions: Arc<dyn SessionSource>,
+        config: PgConfig,
+    ) -> Result<PgServer> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind {
@@ -84,7 +100,7 @@ impl PgServer {
         Ok(PgServer {
             listener,
             handlers: handler::Handlers {
-                shared: Arc::new(handler::Shared::new(engine, config)),
+                shared: Arc::new(handler::Shared::new(sessions, config)),
             },
         })
     }

@@ -32,6 +32,10 @@
 //! (sorts, hash joins, bounded by the session memory limit); a forwarding follower pipes the
 //! stream through. The unary `Sql.Execute` still returns every result in one message.
 //!
+//! PostgreSQL: with `pg_listen` set (`chronos start --pg-listen`, default 127.0.0.1:26257), the
+//! node also serves the PostgreSQL protocol (`chronos_pg`); each connection's session is a
+//! session of this node's SQL service called in-process, so it is routed as below (`pg.rs`).
+//!
 //! Routing: SQL sessions live on the node that opened them (the leader when opened), with the
 //! owner's id in the session id; a follower forwards `OpenSession`, one-shot `Execute` and admin
 //! changes to the leader transparently (one hop), and forwards a session's statements to its
@@ -90,7 +94,8 @@
 //! format, apply, snapshot dump/restore, address book), `snapshot` (out-of-band snapshot
 //! transfer), `transport` (outbound Raft RPCs, the
 //! partition fault hook), `services` (gRPC servers), `commit` (the SQL commit path), `convert`
-//! (wire ↔ raft/sql), `client` (used by the tools and tests).
+//! (wire ↔ raft/sql), `client` (used by the tools and tests), `pg` (PostgreSQL connections:
+//! sessions of the node's own SQL service, routed like gRPC clients').
 //!
 //! # Not implemented (or weaker than the issue asks)
 //! - Snapshot transfer is a logical dump of the MVCC keyspace (streamed, bounded memory), not a
@@ -133,6 +138,7 @@ pub mod convert;
 pub mod error;
 pub mod forward;
 pub mod node;
+pub mod pg;
 pub mod services;
 pub mod snapshot;
 pub mod state_machine;
@@ -229,19 +235,45 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
     })
     .max_decoding_message_size(chronos_proto::MAX_RAFT_MESSAGE_BYTES)
     .max_encoding_message_size(chronos_proto::MAX_RAFT_MESSAGE_BYTES);
-    let sql = SqlServer::new(services::SqlService {
+    let sql_service = Arc::new(services::SqlService {
         node: node.clone(),
         engine,
         sessions: Mutex::new(HashMap::new()),
         next_session: AtomicU64::new(1),
         forwarder: forwarder.clone(),
-    })
-    .max_decoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES)
-    .max_encoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES);
+    });
+    // Bound before the gRPC listener so that a taken port fails the start, not later.
+    let pg_server = match &cfg.pg_listen {
+        Some(addr) => {
+            let sessions = Arc::new(pg::RoutedSessions::new(
+                sql_service.clone(),
+                tokio::runtime::Handle::current(),
+            ));
+            let server = chronos_pg::PgServer::bind_sessions(
+                addr,
+                sessions,
+                chronos_pg::PgConfig::default(),
+            )
+            .await
+            .map_err(|source| Error::Pg {
+                addr: addr.clone(),
+                source,
+            })?;
+            if let Ok(bound) = server.local_addr() {
+                tracing::info!("node {} serving PostgreSQL on {bound}", cfg.id);
+            }
+            Some(tokio::spawn(server.run()))
+        }
+        None => None,
+    };
+    let sql = SqlServer::from_arc(sql_service.clone())
+        .max_decoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES)
+        .max_encoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES);
     let admin = AdminServer::new(services::AdminService {
         node: node.clone(),
         forwarder,
         transport,
+        sql: sql_service,
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -266,6 +298,9 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
             stopping.notified().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         } => tracing::info!("node {}: connections still open after the grace period", node.id),
+    }
+    if let Some(pg_server) = pg_server {
+        pg_server.abort();
     }
     let _ = node.send(node::Event::Shutdown);
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
