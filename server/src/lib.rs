@@ -307,10 +307,19 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
     Ok(())
 }
 
+/// The accepted connections of the gRPC listener, with Nagle's algorithm off: tonic sets
+/// TCP_NODELAY only on connections it accepts itself, and without it a forwarded request's
+/// small HTTP/2 frames wait for the peer's delayed ACK (about 40 ms per forwarded statement,
+/// measured through a follower: 30 ms average latency instead of 4 ms).
 fn tokio_stream_listener(
     listener: tokio::net::TcpListener,
 ) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    tokio_stream::wrappers::TcpListenerStream::new(listener)
+    use tokio_stream::StreamExt;
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
 }
 
 /// Clean shutdown: a leader transfers leadership to its most up-to-date voter and waits (up to
@@ -343,5 +352,28 @@ async fn hand_over_leadership(node: &node::NodeHandle) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt;
+
+    /// Connections the gRPC listener accepts have Nagle's algorithm off (it cost a forwarded
+    /// statement about 40 ms of delayed ACK).
+    #[tokio::test]
+    async fn accepted_connections_have_nodelay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let mut incoming = Box::pin(super::tokio_stream_listener(listener));
+        let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let accepted = incoming
+            .next()
+            .await
+            .expect("a connection")
+            .expect("accepted");
+        assert!(accepted.nodelay().expect("reading TCP_NODELAY"));
     }
 }

@@ -158,6 +158,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             "  log: last={} commit={} applied={} snapshot={}",
             st.last_index, st.commit_index, st.applied_index, st.snapshot_index
         );
+        outln!("  SQL sessions open here: {}", st.open_sessions);
         // The leader knows every follower's progress: ask it if this node is not it.
         let leader_view = if st.role == "leader" || st.leader_address.is_empty() {
             st.clone()
