@@ -25,10 +25,22 @@ pub(crate) fn sql_error_info(e: &chronos_sql::Error) -> ErrorInfo {
     let mut info = ErrorInfo::new(
         SEVERITY_ERROR.to_owned(),
         e.state.code().to_owned(),
-        e.message.clone(),
+        c_string(&e.message),
     );
-    info.detail = e.detail.clone();
+    info.detail = e.detail.as_deref().map(c_string);
     info
+}
+
+/// `text` as an ErrorResponse field can carry it. Fields are NUL-terminated on the wire, so a
+/// NUL inside one (a conflict's detail names the raw key, whose encoding has 0x00 bytes) would
+/// end the field early and desynchronise the client's parser ("message contents do not agree
+/// with length"); it is shown escaped instead.
+fn c_string(text: &str) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\\x00")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// A FATAL error that ends the connection (startup refusals).
@@ -47,4 +59,23 @@ pub(crate) fn internal(e: &Error) -> PgWireError {
         SqlState::Internal.code().to_owned(),
         e.to_string(),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A NUL inside a message or detail never reaches the wire, where it would cut the field.
+    #[test]
+    fn error_fields_carry_no_nul() {
+        let e = chronos_sql::Error::new(SqlState::SerializationFailure, "a\0b")
+            .with_detail("write-write conflict on key \0\u{1}t\0\0");
+        let info = sql_error_info(&e);
+        assert_eq!(info.message, "a\\x00b");
+        assert_eq!(
+            info.detail.as_deref(),
+            Some("write-write conflict on key \\x00\u{1}t\\x00\\x00")
+        );
+        assert_eq!(info.code, "40001");
+    }
 }
