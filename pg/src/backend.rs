@@ -104,7 +104,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let engine = Engine::open(dir.path()).expect("engine");
         let mut s: Box<dyn SessionBackend> = Box::new(engine.session());
-        let mut run = |s: &mut Box<dyn SessionBackend>, sql: &str| {
+        let run = |s: &mut Box<dyn SessionBackend>, sql: &str| {
             s.execute_streaming(sql, &mut |_| true);
             s.transaction_state()
         };

@@ -46,8 +46,11 @@ pub(crate) struct Shared {
     open_connections: AtomicUsize,
     next_pid: AtomicI32,
     /// Backend key → the secret a CancelRequest must present and the session to cancel.
-    cancel_keys: Mutex<HashMap<i32, (SecretKey, Arc<dyn Canceller>)>>,
+    cancel_keys: Mutex<HashMap<i32, CancelKey>>,
 }
+
+/// What a CancelRequest must present, and what it then cancels.
+type CancelKey = (SecretKey, Arc<dyn Canceller>);
 
 impl Shared {
     pub(crate) fn new(sessions: Arc<dyn SessionSource>, config: PgConfig) -> Shared {

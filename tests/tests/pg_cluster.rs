@@ -238,7 +238,7 @@ async fn cancel_and_statement_timeout_through_a_follower() {
         "the statement still runs after 10 s of cancel requests"
     );
     let (client, r) = query.await.unwrap();
-    let e = r.err().expect("the statement was cancelled, not finished");
+    let e = r.expect_err("the statement was cancelled, not finished");
     assert_eq!(e.code(), Some(&SqlState::QUERY_CANCELED), "{e:?}");
     assert_eq!(rows(&client, "SELECT 1").await, one("1"));
 
