@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use chronos_sql::{
-    ColumnInfo, DataType, PortalOutcome, Session, SqlState, StatementResult, Streamed, Value,
+    ColumnInfo, DataType, PortalOutcome, SqlState, StatementResult, Streamed, Value,
 };
 use pgwire::api::Type;
 use pgwire::messages::PgWireBackendMessage;
@@ -21,6 +21,7 @@ use pgwire::messages::extendedquery::{
 };
 use pgwire::messages::response::{CommandComplete, EmptyQueryResponse};
 
+use crate::backend::{SessionBackend, TxState};
 use crate::formats::{self, declared_type, decode_param, encode_row};
 use crate::types::{command_tag, pg_type, row_description_with_formats};
 use crate::worker::Event;
@@ -64,7 +65,7 @@ impl Protocol {
     /// Handles `request`, sending its answer through `send`; `Err` is the error to report.
     pub(crate) fn handle(
         &mut self,
-        session: &mut Session,
+        session: &mut dyn SessionBackend,
         request: Request,
         send: Send<'_>,
     ) -> Result<(), chronos_sql::Error> {
@@ -153,7 +154,7 @@ impl Protocol {
             }
             Request::Sync => {
                 session.sync();
-                if !session.in_transaction() {
+                if session.transaction_state() == TxState::Idle {
                     self.result_formats.clear();
                 }
                 Ok(())
@@ -170,7 +171,11 @@ impl Protocol {
         }
     }
 
-    fn bind(&mut self, session: &mut Session, bind: Bind) -> Result<(), chronos_sql::Error> {
+    fn bind(
+        &mut self,
+        session: &mut dyn SessionBackend,
+        bind: Bind,
+    ) -> Result<(), chronos_sql::Error> {
         let statement = bind.statement_name.unwrap_or_default();
         let portal = bind.portal_name.unwrap_or_default();
         let description = session.describe_statement(&statement)?;
@@ -207,7 +212,7 @@ impl Protocol {
 
     fn execute(
         &mut self,
-        session: &mut Session,
+        session: &mut dyn SessionBackend,
         portal: &str,
         max_rows: u64,
         send: Send<'_>,

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use chronos_sql::{
-    CancelHandle, DataType, Engine, Row, SessionMessage, StatementResult, Streamed, Value,
-};
+use chronos_sql::{DataType, Row, SessionMessage, StatementResult, Streamed, Value};
 use futures::{Sink, SinkExt};
 use parking_lot::Mutex;
 use pgwire::api::auth::{
@@ -40,27 +38,31 @@ use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::{ParameterStatus, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 
+use crate::backend::{Canceller, SessionSource, TxState};
 use crate::error::{fatal, internal, sql_error_info};
 use crate::extended::Request;
 use crate::types::{command_tag, data_row, row_description};
-use crate::worker::{Event, TxState, Worker};
+use crate::worker::{Event, Worker};
 use crate::{DATABASE, PgConfig, SERVER_VERSION, USER};
 
 /// State shared by every connection of one server.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    engine: Engine,
+    sessions: Arc<dyn SessionSource>,
     config: PgConfig,
     open_connections: AtomicUsize,
     next_pid: AtomicI32,
     /// Backend key → the secret a CancelRequest must present and the session to cancel.
-    cancel_keys: Mutex<HashMap<i32, (SecretKey, CancelHandle)>>,
+    cancel_keys: Mutex<HashMap<i32, CancelKey>>,
 }
 
+/// What a CancelRequest must present, and what it then cancels.
+type CancelKey = (SecretKey, Arc<dyn Canceller>);
+
 impl Shared {
-    pub(crate) fn new(engine: Engine, config: PgConfig) -> Shared {
+    pub(crate) fn new(sessions: Arc<dyn SessionSource>, config: PgConfig) -> Shared {
         Shared {
-            engine,
+            sessions,
             config,
             open_connections: AtomicUsize::new(0),
             next_pid: AtomicI32::new(1),
@@ -197,7 +199,13 @@ impl StartupHandler for Handlers {
         self.admit(client)?;
         let mut slot = self.claim_slot()?;
 
-        let mut session = self.shared.engine.session();
+        // A routed session is opened on the leader: if none can be reached the connection is
+        // refused with the reason's SQLSTATE (08006), as PostgreSQL refuses one it cannot serve.
+        let mut session = self.shared.sessions.open().await.map_err(|e| {
+            let mut info = sql_error_info(&e);
+            info.severity = pgwire::error::SEVERITY_FATAL.to_owned();
+            PgWireError::UserError(Box::new(info))
+        })?;
         // pgwire reports the startup packet's application_name in its ParameterStatus; the
         // session starts with the same value so SHOW and later reports agree.
         if let Some(name) = client.metadata().get("application_name") {
@@ -210,7 +218,7 @@ impl StartupHandler for Handlers {
         self.shared
             .cancel_keys
             .lock()
-            .insert(pid, (secret.clone(), session.cancel_handle()));
+            .insert(pid, (secret.clone(), session.canceller()));
         slot.pid = Some(pid);
         client.set_pid_and_secret_key(pid, secret);
         let worker = Worker::spawn(session, Arc::new(slot)).map_err(|e| internal(&e))?;
@@ -354,6 +362,16 @@ where
                         tag,
                     )))
                     .await?;
+            }
+            // The session is gone (its node stopped leading): nothing more can run on this
+            // connection, so end it as PostgreSQL ends a connection it cannot serve, and the
+            // driver's pool opens a new one (which reaches the new leader).
+            Event::Streamed(Streamed::Done(Err(e)))
+                if e.state == chronos_sql::SqlState::ConnectionFailure =>
+            {
+                let mut info = sql_error_info(&e);
+                info.severity = pgwire::error::SEVERITY_FATAL.to_owned();
+                return Err(PgWireError::UserError(Box::new(info)));
             }
             Event::Streamed(Streamed::Done(Err(e))) => {
                 streamed_rows = 0;

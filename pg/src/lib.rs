@@ -3,16 +3,19 @@
 //!
 //! ```text
 //! TCP ──pgwire (framing, startup, message codec)──► handler (ours: auth, limits, tags,
-//!   types, errors) ──SQL text──► worker thread owning a chronos_sql::Session
-//!   ──Session::execute_streaming──► rows back through a bounded channel ──► DataRow
+//!   types, errors) ──SQL text──► worker thread owning a SessionBackend (a local
+//!   chronos_sql::Session, or on a cluster node a session routed to the leader)
+//!   ──execute_streaming──► rows back through a bounded channel ──► DataRow
 //! ```
 //!
+//! - `backend`: the session a connection drives ([`SessionBackend`]) and where sessions come
+//!   from ([`SessionSource`]): an embedded engine here, a node's routed sessions in `server`.
 //! - `handler`: the pgwire handlers: startup, the simple and extended query protocols,
 //!   CancelRequest.
-//! - `extended`: Parse/Bind/Describe/Execute/Close/Sync on the session thread, over the SQL
-//!   engine's prepared statements and portals (suspended portals keep their executor).
+//! - `extended`: Parse/Bind/Describe/Execute/Close/Sync on the session thread, over the
+//!   session's prepared statements and portals (suspended portals keep their executor).
 //! - `formats`: text and binary formats of parameters and results.
-//! - `worker`: one thread per connection owning its synchronous `Session`.
+//! - `worker`: one thread per connection owning its synchronous session.
 //! - `types`: type OIDs, PostgreSQL's text output of our values, command tags.
 //! - `error`: this crate's error type and SQL errors as ErrorResponse fields.
 //!
@@ -35,10 +38,11 @@
 //! continues), errors skipping to Sync. Not implemented: the implicit transaction spanning
 //! an extended batch up to Sync (each statement outside BEGIN commits by itself).
 //!
-//! Not implemented yet: COPY, SCRAM and TLS, `--pg-listen` on cluster nodes.
+//! Not implemented yet: COPY, SCRAM and TLS.
 //! Message size is bounded by pgwire's codec (1 GiB for a Query, 10 kB for most other
 //! frontend messages); the engine then refuses statements over 16 MiB.
 
+mod backend;
 mod error;
 mod extended;
 mod formats;
@@ -52,6 +56,7 @@ use std::sync::Arc;
 use chronos_sql::Engine;
 use tokio::net::TcpListener;
 
+pub use backend::{Canceller, SessionBackend, SessionSource, TxState};
 pub use error::{Error, Result};
 
 /// The only user, and the only database.
@@ -88,8 +93,19 @@ pub struct PgServer {
 }
 
 impl PgServer {
-    /// Binds `addr` (port 0 picks a free port; see [`PgServer::local_addr`]).
+    /// Binds `addr` (port 0 picks a free port; see [`PgServer::local_addr`]) for an embedded
+    /// engine: each connection gets a local session.
     pub async fn bind(addr: &str, engine: Engine, config: PgConfig) -> Result<PgServer> {
+        PgServer::bind_sessions(addr, Arc::new(engine), config).await
+    }
+
+    /// Binds `addr` for connections whose sessions come from `sessions` (a cluster node's
+    /// routed sessions).
+    pub async fn bind_sessions(
+        addr: &str,
+        sessions: Arc<dyn SessionSource>,
+        config: PgConfig,
+    ) -> Result<PgServer> {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind {
@@ -99,7 +115,7 @@ impl PgServer {
         Ok(PgServer {
             listener,
             handlers: handler::Handlers {
-                shared: Arc::new(handler::Shared::new(engine, config)),
+                shared: Arc::new(handler::Shared::new(sessions, config)),
             },
         })
     }

@@ -1,5 +1,5 @@
-//! A connection's session thread. Our [`Session`] is synchronous and may block for as long as
-//! a statement runs, so each connection owns one OS thread that holds its `Session` and runs
+//! A connection's session thread. A [`SessionBackend`] is synchronous and may block for as long
+//! as a statement runs, so each connection owns one OS thread that holds its session and runs
 //! one request at a time; the async protocol task hands it SQL and receives what the session
 //! streams through a bounded channel. The bound is what makes streaming real: when the client
 //! reads slowly the channel fills, the executor's sink blocks, and no more rows are produced
@@ -11,23 +11,16 @@
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 
-use chronos_sql::{CancelHandle, Session, Streamed};
+use chronos_sql::Streamed;
 use pgwire::messages::PgWireBackendMessage;
 use tokio::sync::mpsc;
 
+use crate::backend::{Canceller, SessionBackend, TxState};
 use crate::error::{Error, Result};
 use crate::extended::{Protocol, Request};
 
 /// Events buffered between the executor and the socket.
 pub(crate) const EVENT_QUEUE_LEN: usize = 64;
-
-/// The transaction state a ReadyForQuery reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TxState {
-    Idle,
-    InBlock,
-    Failed,
-}
 
 /// What the session thread sends back for one request, in order: the session's stream, then
 /// `Finished` with the transaction state after it.
@@ -57,7 +50,7 @@ struct Job {
 #[derive(Debug)]
 pub(crate) struct Worker {
     jobs: std_mpsc::Sender<Job>,
-    cancel: CancelHandle,
+    cancel: Arc<dyn Canceller>,
     /// Released (one fewer open connection, the cancel key forgotten) when the connection's
     /// state is dropped.
     _slot: Arc<dyn Send + Sync + std::fmt::Debug>,
@@ -66,10 +59,10 @@ pub(crate) struct Worker {
 impl Worker {
     /// Starts the thread that owns `session`. `slot` is dropped with the worker.
     pub(crate) fn spawn(
-        session: Session,
+        session: Box<dyn SessionBackend>,
         slot: Arc<dyn Send + Sync + std::fmt::Debug>,
     ) -> Result<Worker> {
-        let cancel = session.cancel_handle();
+        let cancel = session.canceller();
         let (jobs, rx) = std_mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("pg-session".into())
@@ -110,7 +103,9 @@ impl Drop for Worker {
     }
 }
 
-fn run(mut session: Session, jobs: std_mpsc::Receiver<Job>) {
+/// Serves requests until the connection closes; dropping `session` at the end releases it
+/// (for a routed session: closes it on the node that owns it).
+fn run(mut session: Box<dyn SessionBackend>, jobs: std_mpsc::Receiver<Job>) {
     let mut protocol = Protocol::default();
     while let Ok(job) = jobs.recv() {
         let events = job.events;
@@ -120,7 +115,7 @@ fn run(mut session: Session, jobs: std_mpsc::Receiver<Job>) {
                 events.blocking_send(Event::Streamed(item)).is_ok()
             }),
             Work::Extended(request) => {
-                let r = protocol.handle(&mut session, request, &mut |event| {
+                let r = protocol.handle(session.as_mut(), request, &mut |event| {
                     events.blocking_send(event).is_ok()
                 });
                 if let Err(e) = r {
@@ -128,13 +123,7 @@ fn run(mut session: Session, jobs: std_mpsc::Receiver<Job>) {
                 }
             }
         }
-        let state = if !session.in_transaction() {
-            TxState::Idle
-        } else if session.transaction_failed() {
-            TxState::Failed
-        } else {
-            TxState::InBlock
-        };
+        let state = session.transaction_state();
         // If the receiver is gone the connection is closing; the next recv() ends the loop.
         let _ = events.blocking_send(Event::Finished(state));
     }

@@ -47,19 +47,24 @@ impl ResultStream {
     /// The next item; `None` at the end.
     pub async fn next(&mut self) -> Result<Option<StreamItem>> {
         use chronos_proto::client::execute_stream_response::Item;
-        let Some(msg) = self.inner.message().await? else {
-            return Ok(None);
-        };
-        Ok(Some(
-            match msg
-                .item
-                .ok_or_else(|| Error::Malformed("empty stream message".into()))?
-            {
-                Item::Columns(c) => StreamItem::Columns(columns_from_pb(&c.columns)),
-                Item::Rows(b) => StreamItem::Rows(rows_from_pb(&b.rows)?),
-                Item::Result(r) => StreamItem::Done(outcome_from_pb(r)?),
-            },
-        ))
+        // Bounded: at most one session state per stream, and it is the last message.
+        loop {
+            let Some(msg) = self.inner.message().await? else {
+                return Ok(None);
+            };
+            return Ok(Some(
+                match msg
+                    .item
+                    .ok_or_else(|| Error::Malformed("empty stream message".into()))?
+                {
+                    Item::Columns(c) => StreamItem::Columns(columns_from_pb(&c.columns)),
+                    Item::Rows(b) => StreamItem::Rows(rows_from_pb(&b.rows)?),
+                    Item::Result(r) => StreamItem::Done(outcome_from_pb(r)?),
+                    // The shell and the tools track no transaction state.
+                    Item::State(_) => continue,
+                },
+            ));
+        }
     }
 
     /// Reads the rest, assembling each query's rows: the same outcomes as [`Client::execute`].
@@ -85,7 +90,7 @@ impl ResultStream {
     }
 }
 
-fn columns_from_pb(columns: &[chronos_proto::client::Column]) -> Vec<ColumnInfo> {
+pub(crate) fn columns_from_pb(columns: &[chronos_proto::client::Column]) -> Vec<ColumnInfo> {
     use chronos_proto::client::DataType as T;
     columns
         .iter()
@@ -106,7 +111,7 @@ fn columns_from_pb(columns: &[chronos_proto::client::Column]) -> Vec<ColumnInfo>
         .collect()
 }
 
-fn rows_from_pb(rows: &[chronos_proto::client::Row]) -> Result<Vec<Vec<Value>>> {
+pub(crate) fn rows_from_pb(rows: &[chronos_proto::client::Row]) -> Result<Vec<Vec<Value>>> {
     rows.iter()
         .map(|row| {
             row.values
@@ -117,7 +122,9 @@ fn rows_from_pb(rows: &[chronos_proto::client::Row]) -> Result<Vec<Vec<Value>>> 
         .collect()
 }
 
-fn outcome_from_pb(r: chronos_proto::client::StatementResult) -> Result<StatementOutcome> {
+pub(crate) fn outcome_from_pb(
+    r: chronos_proto::client::StatementResult,
+) -> Result<StatementOutcome> {
     Ok(
         match r
             .result

@@ -37,6 +37,9 @@ pub struct NodeConfig {
     pub lease_reads: bool,
     /// The `statement_timeout` SQL sessions start with (zero: none); a session may SET its own.
     pub statement_timeout: std::time::Duration,
+    /// Where this node serves the PostgreSQL protocol (`HOST:PORT`; port 0 picks a free
+    /// one); `None`: not at all. `chronos start` defaults it to [`chronos_pg::DEFAULT_LISTEN`].
+    pub pg_listen: Option<String>,
 }
 
 impl NodeConfig {
@@ -56,6 +59,7 @@ impl NodeConfig {
             request_timeout_ms: 10_000,
             lease_reads: true,
             statement_timeout: std::time::Duration::ZERO,
+            pg_listen: None,
         }
     }
 
@@ -80,7 +84,8 @@ impl NodeConfig {
     /// Applies `key = value` lines of a config file (`#` comments). Keys: `id`, `listen`,
     /// `advertise`, `data-dir`, `peer` (repeatable, `ID=HOST:PORT`), `join`, `tick-ms`,
     /// `election-timeout-ticks`, `heartbeat-interval-ticks`, `compact-every-entries`, `lease-reads`,
-    /// `statement-timeout` (as SQL's `SET statement_timeout`: `500`, `500ms`, `2s`).
+    /// `statement-timeout` (as SQL's `SET statement_timeout`: `500`, `500ms`, `2s`),
+    /// `pg-listen` (`HOST:PORT`, or `off`).
     pub fn apply_file(&mut self, text: &str) -> Result<()> {
         for (n, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
@@ -117,6 +122,7 @@ impl NodeConfig {
                     self.statement_timeout = chronos_sql::parse_statement_timeout(v)
                         .map_err(|e| Error::Config(format!("line {}: {}", n + 1, e.message)))?;
                 }
+                "pg-listen" => self.pg_listen = parse_pg_listen(v)?,
                 "compact-every-entries" => {
                     self.compact_every_entries = v.parse().map_err(|_| bad("count"))?;
                 }
@@ -124,6 +130,22 @@ impl NodeConfig {
             }
         }
         Ok(())
+    }
+}
+
+/// Parses a PostgreSQL listen address: `HOST:PORT`, or `off` for none.
+pub fn parse_pg_listen(s: &str) -> Result<Option<String>> {
+    let s = s.trim();
+    if s == "off" {
+        return Ok(None);
+    }
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(Some(s.to_string()))
+        }
+        _ => Err(Error::Config(format!(
+            "PostgreSQL listen address {s}: expected HOST:PORT or off"
+        ))),
     }
 }
 

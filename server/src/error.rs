@@ -36,6 +36,13 @@ pub enum Error {
     /// A gRPC call failed.
     #[error("rpc: {0}")]
     Rpc(String),
+    /// The PostgreSQL listener could not start.
+    #[error("PostgreSQL listener on {addr}: {source}")]
+    Pg {
+        addr: String,
+        #[source]
+        source: chronos_pg::Error,
+    },
     /// The configuration is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -32,6 +32,10 @@
 //! (sorts, hash joins, bounded by the session memory limit); a forwarding follower pipes the
 //! stream through. The unary `Sql.Execute` still returns every result in one message.
 //!
+//! PostgreSQL: with `pg_listen` set (`chronos start --pg-listen`, default 127.0.0.1:26257), the
+//! node also serves the PostgreSQL protocol (`chronos_pg`); each connection's session is a
+//! session of this node's SQL service called in-process, so it is routed as below (`pg.rs`).
+//!
 //! Routing: SQL sessions live on the node that opened them (the leader when opened), with the
 //! owner's id in the session id; a follower forwards `OpenSession`, one-shot `Execute` and admin
 //! changes to the leader transparently (one hop), and forwards a session's statements to its
@@ -90,7 +94,8 @@
 //! format, apply, snapshot dump/restore, address book), `snapshot` (out-of-band snapshot
 //! transfer), `transport` (outbound Raft RPCs, the
 //! partition fault hook), `services` (gRPC servers), `commit` (the SQL commit path), `convert`
-//! (wire ↔ raft/sql), `client` (used by the tools and tests).
+//! (wire ↔ raft/sql), `client` (used by the tools and tests), `pg` (PostgreSQL connections:
+//! sessions of the node's own SQL service, routed like gRPC clients').
 //!
 //! # Not implemented (or weaker than the issue asks)
 //! - Snapshot transfer is a logical dump of the MVCC keyspace (streamed, bounded memory), not a
@@ -133,6 +138,7 @@ pub mod convert;
 pub mod error;
 pub mod forward;
 pub mod node;
+pub mod pg;
 pub mod services;
 pub mod snapshot;
 pub mod state_machine;
@@ -229,19 +235,45 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
     })
     .max_decoding_message_size(chronos_proto::MAX_RAFT_MESSAGE_BYTES)
     .max_encoding_message_size(chronos_proto::MAX_RAFT_MESSAGE_BYTES);
-    let sql = SqlServer::new(services::SqlService {
+    let sql_service = Arc::new(services::SqlService {
         node: node.clone(),
         engine,
         sessions: Mutex::new(HashMap::new()),
         next_session: AtomicU64::new(1),
         forwarder: forwarder.clone(),
-    })
-    .max_decoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES)
-    .max_encoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES);
+    });
+    // Bound before the gRPC listener so that a taken port fails the start, not later.
+    let pg_server = match &cfg.pg_listen {
+        Some(addr) => {
+            let sessions = Arc::new(pg::RoutedSessions::new(
+                sql_service.clone(),
+                tokio::runtime::Handle::current(),
+            ));
+            let server = chronos_pg::PgServer::bind_sessions(
+                addr,
+                sessions,
+                chronos_pg::PgConfig::default(),
+            )
+            .await
+            .map_err(|source| Error::Pg {
+                addr: addr.clone(),
+                source,
+            })?;
+            if let Ok(bound) = server.local_addr() {
+                tracing::info!("node {} serving PostgreSQL on {bound}", cfg.id);
+            }
+            Some(tokio::spawn(server.run()))
+        }
+        None => None,
+    };
+    let sql = SqlServer::from_arc(sql_service.clone())
+        .max_decoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES)
+        .max_encoding_message_size(chronos_proto::MAX_CLIENT_MESSAGE_BYTES);
     let admin = AdminServer::new(services::AdminService {
         node: node.clone(),
         forwarder,
         transport,
+        sql: sql_service,
     });
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -267,15 +299,27 @@ pub async fn serve(cfg: NodeConfig, shutdown: impl std::future::Future<Output = 
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         } => tracing::info!("node {}: connections still open after the grace period", node.id),
     }
+    if let Some(pg_server) = pg_server {
+        pg_server.abort();
+    }
     let _ = node.send(node::Event::Shutdown);
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     Ok(())
 }
 
+/// The accepted connections of the gRPC listener, with Nagle's algorithm off: tonic sets
+/// TCP_NODELAY only on connections it accepts itself, and without it a forwarded request's
+/// small HTTP/2 frames wait for the peer's delayed ACK (about 40 ms per forwarded statement,
+/// measured through a follower: 30 ms average latency instead of 4 ms).
 fn tokio_stream_listener(
     listener: tokio::net::TcpListener,
 ) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    tokio_stream::wrappers::TcpListenerStream::new(listener)
+    use tokio_stream::StreamExt;
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
 }
 
 /// Clean shutdown: a leader transfers leadership to its most up-to-date voter and waits (up to
@@ -308,5 +352,28 @@ async fn hand_over_leadership(node: &node::NodeHandle) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt;
+
+    /// Connections the gRPC listener accepts have Nagle's algorithm off (it cost a forwarded
+    /// statement about 40 ms of delayed ACK).
+    #[tokio::test]
+    async fn accepted_connections_have_nodelay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let mut incoming = Box::pin(super::tokio_stream_listener(listener));
+        let _client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let accepted = incoming
+            .next()
+            .await
+            .expect("a connection")
+            .expect("accepted");
+        assert!(accepted.nodelay().expect("reading TCP_NODELAY"));
     }
 }

@@ -20,14 +20,14 @@ use chronos_proto::admin::{
 };
 use chronos_proto::client::sql_server::Sql;
 use chronos_proto::client::{
-    CloseSessionRequest, CloseSessionResponse, ExecuteRequest, ExecuteResponse,
-    ExecuteStreamResponse, OpenSessionRequest, OpenSessionResponse, QueryColumns, RowBatch,
-    execute_stream_response::Item,
+    CancelSessionRequest, CancelSessionResponse, CloseSessionRequest, CloseSessionResponse,
+    ExecuteRequest, ExecuteResponse, ExecuteStreamResponse, OpenSessionRequest,
+    OpenSessionResponse, QueryColumns, RowBatch, SessionState, execute_stream_response::Item,
 };
 use chronos_proto::raft::raft_server::Raft;
 use chronos_proto::raft::{FetchSnapshotRequest, MessageBatch, SendAck, SnapshotData};
 use chronos_raft::{ConfChange, Role};
-use chronos_sql::{Engine, Session};
+use chronos_sql::{CancelHandle, Engine, Session};
 use parking_lot::Mutex;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
@@ -252,12 +252,29 @@ fn pipe_watched(
     Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
+/// A session open on this node. The cancel handle is kept beside the session's lock because
+/// the lock is held for as long as a statement runs, which is when a cancel must get through.
+#[derive(Debug, Clone)]
+pub struct OpenSession {
+    session: Arc<std::sync::Mutex<Session>>,
+    cancel: CancelHandle,
+}
+
+impl OpenSession {
+    fn new(session: Session) -> Self {
+        OpenSession {
+            cancel: session.cancel_handle(),
+            session: Arc::new(std::sync::Mutex::new(session)),
+        }
+    }
+}
+
 /// The SQL client API.
 #[derive(Debug)]
 pub struct SqlService {
     pub node: NodeHandle,
     pub engine: Engine,
-    pub sessions: Mutex<HashMap<u64, Arc<std::sync::Mutex<Session>>>>,
+    pub sessions: Mutex<HashMap<u64, OpenSession>>,
     pub next_session: AtomicU64,
     pub forwarder: Forwarder,
 }
@@ -295,7 +312,7 @@ impl SqlService {
         self.sessions
             .lock()
             .get(&session_id)
-            .cloned()
+            .map(|open| open.session.clone())
             .ok_or_else(|| {
                 Box::new(session_lost(
                     session_id,
@@ -393,6 +410,12 @@ impl SqlService {
                     send(Item::Result(result_to_pb(&r)))
                 }
             });
+            // What a PostgreSQL front end reports in ReadyForQuery (a client gone by now
+            // does not need it).
+            let _ = send(Item::State(SessionState {
+                in_transaction: s.in_transaction(),
+                failed: s.transaction_failed(),
+            }));
             // Should it still fire, the session's next request clears the flag as it starts.
             watcher.abort();
         });
@@ -437,7 +460,7 @@ impl Sql for SqlService {
                         return Err(Status::resource_exhausted("too many sessions"));
                     }
                     let id = self.new_session_id();
-                    sessions.insert(id, Arc::new(std::sync::Mutex::new(self.engine.session())));
+                    sessions.insert(id, OpenSession::new(self.engine.session()));
                     return Ok(Response::new(OpenSessionResponse { session_id: id }));
                 }
             }
@@ -571,6 +594,33 @@ impl Sql for SqlService {
         self.sessions.lock().remove(&r.session_id);
         Ok(Response::new(CloseSessionResponse {}))
     }
+
+    async fn cancel_session(
+        &self,
+        req: Request<CancelSessionRequest>,
+    ) -> Result<Response<CancelSessionResponse>, Status> {
+        let fwd = req.metadata().contains_key(FORWARDED);
+        let r = req.into_inner();
+        let owner = r.session_id >> 48;
+        if owner != self.node.id {
+            if fwd {
+                return Err(Status::not_found("unknown session"));
+            }
+            let address = self.node.shared.lock().addresses.get(&owner).cloned();
+            let Some(a) = address else {
+                return Err(Status::not_found(format!(
+                    "session of unknown node {owner}"
+                )));
+            };
+            return self.forwarder.sql(&a)?.cancel_session(forwarded(r)).await;
+        }
+        // A session that is gone or idle has nothing to cancel: not an error, as in
+        // PostgreSQL, where a late CancelRequest is silently ignored.
+        if let Some(open) = self.sessions.lock().get(&r.session_id) {
+            open.cancel.cancel();
+        }
+        Ok(Response::new(CancelSessionResponse {}))
+    }
 }
 
 /// Cluster administration.
@@ -579,6 +629,8 @@ pub struct AdminService {
     pub node: NodeHandle,
     pub forwarder: Forwarder,
     pub transport: crate::transport::Transport,
+    /// This node's SQL service, for the sessions it reports.
+    pub sql: Arc<SqlService>,
 }
 
 fn role_name(r: Role) -> &'static str {
@@ -684,6 +736,7 @@ impl Admin for AdminService {
             snapshot_chunks_received: self.node.snapshots.chunks_received.load(Ordering::Relaxed),
             snapshot_bytes_received: self.node.snapshots.bytes_received.load(Ordering::Relaxed),
             snapshots_installed: self.node.snapshots.installed.load(Ordering::Relaxed),
+            open_sessions: self.sql.sessions.lock().len() as u64,
         }))
     }
 

@@ -47,6 +47,8 @@ pub struct ProcessCluster {
     dir: tempfile::TempDir,
     /// `host:port` of node `i + 1`.
     pub addrs: Vec<String>,
+    /// `host:port` where node `i + 1` serves the PostgreSQL protocol.
+    pub pg_addrs: Vec<String>,
     children: Vec<Child>,
 }
 
@@ -60,6 +62,9 @@ impl ProcessCluster {
         let addrs: Vec<String> = (0..n)
             .map(|_| format!("127.0.0.1:{}", free_port()))
             .collect();
+        let pg_addrs: Vec<String> = (0..n)
+            .map(|_| format!("127.0.0.1:{}", free_port()))
+            .collect();
         let mut children = Vec::new();
         for i in 0..n {
             let mut cmd = Command::new(chronos_bin());
@@ -69,7 +74,9 @@ impl ProcessCluster {
                 .arg("--listen")
                 .arg(&addrs[i])
                 .arg("--data-dir")
-                .arg(dir.path().join(format!("node{}", i + 1)));
+                .arg(dir.path().join(format!("node{}", i + 1)))
+                .arg("--pg-listen")
+                .arg(&pg_addrs[i]);
             for (j, a) in addrs.iter().enumerate() {
                 if j != i {
                     cmd.arg("--peer").arg(format!("{}={a}", j + 1));
@@ -83,6 +90,7 @@ impl ProcessCluster {
         ProcessCluster {
             dir,
             addrs,
+            pg_addrs,
             children,
         }
     }

@@ -42,6 +42,10 @@ pub struct StartArgs {
     /// `2s`, `1min`; 0 = none). Sessions may SET their own.
     #[arg(long, value_name = "TIME", value_parser = parse_timeout)]
     pub statement_timeout: Option<std::time::Duration>,
+    /// Where PostgreSQL clients connect (HOST:PORT; `off`: no PostgreSQL listener).
+    /// Default 127.0.0.1:26257; give each node on one host its own port.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub pg_listen: Option<String>,
 }
 
 fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
@@ -50,6 +54,8 @@ fn parse_timeout(text: &str) -> Result<std::time::Duration, String> {
 
 pub fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = NodeConfig::new(0, ([127, 0, 0, 1], 0).into(), PathBuf::new());
+    // The default, before the file and the flags that may change it.
+    cfg.pg_listen = Some(chronos_pg::DEFAULT_LISTEN.to_owned());
     if let Some(path) = &args.config {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -81,6 +87,9 @@ pub fn start(args: StartArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(t) = args.statement_timeout {
         cfg.statement_timeout = t;
+    }
+    if let Some(p) = &args.pg_listen {
+        cfg.pg_listen = chronos_server::config::parse_pg_listen(p)?;
     }
     if cfg.id == 0 || cfg.listen.port() == 0 || cfg.data_dir.as_os_str().is_empty() {
         bail!("--id, --listen and --data-dir are required (flags or --config)");
@@ -149,6 +158,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             "  log: last={} commit={} applied={} snapshot={}",
             st.last_index, st.commit_index, st.applied_index, st.snapshot_index
         );
+        outln!("  SQL sessions open here: {}", st.open_sessions);
         // The leader knows every follower's progress: ask it if this node is not it.
         let leader_view = if st.role == "leader" || st.leader_address.is_empty() {
             st.clone()
@@ -279,6 +289,9 @@ pub struct DemoArgs {
     /// Port of node 1; node i listens on base + i - 1.
     #[arg(long, default_value_t = 7001)]
     pub base_port: u16,
+    /// PostgreSQL port of node 1; node i serves PostgreSQL on base + i - 1.
+    #[arg(long, default_value_t = 26257)]
+    pub pg_base_port: u16,
 }
 
 pub fn demo_cluster(args: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -287,6 +300,7 @@ pub fn demo_cluster(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let exe = std::env::current_exe().context("locating the chronos binary")?;
     let addr = |i: u64| format!("127.0.0.1:{}", u64::from(args.base_port) + i - 1);
+    let pg_port = |i: u64| u64::from(args.pg_base_port) + i - 1;
     let mut children: Vec<Child> = Vec::new();
     for i in 1..=args.nodes {
         let mut cmd = Command::new(&exe);
@@ -296,21 +310,33 @@ pub fn demo_cluster(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .arg("--listen")
             .arg(addr(i))
             .arg("--data-dir")
-            .arg(args.dir.join(format!("node{i}")));
+            .arg(args.dir.join(format!("node{i}")))
+            .arg("--pg-listen")
+            .arg(format!("127.0.0.1:{}", pg_port(i)));
         for j in (1..=args.nodes).filter(|j| *j != i) {
             cmd.arg("--peer").arg(format!("{j}={}", addr(j)));
         }
         children.push(cmd.spawn().with_context(|| format!("starting node {i}"))?);
         outln!(
-            "node {i}: {} data {}",
+            "node {i}: {} postgresql://{}@127.0.0.1:{}/{} data {}",
             addr(i),
+            chronos_pg::USER,
+            pg_port(i),
+            chronos_pg::DATABASE,
             args.dir.join(format!("node{i}")).display()
         );
     }
     outln!(
-        "\nConnect with:  chronos sql --host {}\nStatus:        chronos status --host {}\nCtrl-C stops every node (leaders hand over first).",
-        addr(1),
-        addr(1)
+        "\nConnect with:  psql postgresql://{user}@127.0.0.1:{port}/{db}\n               \
+         psql -h 127.0.0.1 -p {port} -U {user} -d {db}\n               \
+         chronos sql --host {grpc}\n\
+         Any node works: followers execute through the leader.\n\
+         Status:        chronos status --host {grpc}\n\
+         Ctrl-C stops every node (leaders hand over first).",
+        user = chronos_pg::USER,
+        db = chronos_pg::DATABASE,
+        port = pg_port(1),
+        grpc = addr(1),
     );
     let rt = client_rt()?;
     rt.block_on(async {

@@ -78,6 +78,7 @@ impl Cluster {
             cmd.args(["start", "--id", &(i + 1).to_string(), "--listen", address])
                 .arg("--data-dir")
                 .arg(dir.path().join(format!("node{}", i + 1)))
+                .args(["--pg-listen", "off"])
                 .args(extra)
                 .stdout(Stdio::null());
             for (j, peer) in addresses.iter().enumerate() {

@@ -35,6 +35,7 @@ mod child;
 mod engines;
 #[cfg(feature = "peers")]
 mod peers;
+mod pg;
 mod report;
 mod sql;
 mod workloads;
@@ -62,6 +63,9 @@ enum BenchCommand {
     /// The SQL engine against SQLite: bulk and autocommit inserts, point selects, an index
     /// range scan with an aggregate, a join.
     Sql(sql::SqlBenchArgs),
+    /// pgbench select-only and TPC-B against Chronos (one node and a 3-node cluster) and a
+    /// PostgreSQL it starts, in the same run, with ratios.
+    Pg(pg::PgBenchArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -115,6 +119,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             (None, _) => run_kv(&kv),
         },
         BenchCommand::Sql(args) => sql::run(&args),
+        BenchCommand::Pg(args) => pg::run(&args),
     }
 }
 

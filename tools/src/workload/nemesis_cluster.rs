@@ -294,7 +294,10 @@ impl LocalCluster {
             .arg("--listen")
             .arg(node.listen.to_string())
             .arg("--data-dir")
-            .arg(&node.data_dir);
+            .arg(&node.data_dir)
+            // The workloads speak gRPC; several nodes on one host cannot share the default port.
+            .arg("--pg-listen")
+            .arg("off");
         for p in &peers {
             cmd.arg("--peer").arg(p);
         }
