@@ -845,6 +845,7 @@ mod tests {
                     format!("done {}", rows.len())
                 }
                 Streamed::Done(r) => format!("done {r:?}"),
+                Streamed::Message(m) => format!("message {m:?}"),
             });
             true
         });
