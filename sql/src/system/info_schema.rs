@@ -11,7 +11,7 @@ use crate::value::Row;
 fn view(
     name: &'static str,
     columns: &'static [(&'static str, DataType)],
-    rows: fn(&Snapshot) -> Result<Vec<Row>>,
+    rows: super::RowsFn,
 ) -> SystemTable {
     SystemTable {
         schema: Schema::InformationSchema,

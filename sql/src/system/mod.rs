@@ -84,6 +84,9 @@ pub(crate) struct Snapshot {
     pub tables: Arc<Vec<TableDef>>,
 }
 
+/// Computes a system relation's rows.
+pub(crate) type RowsFn = fn(&Snapshot) -> Result<Vec<Row>>;
+
 /// One virtual relation.
 #[derive(Debug)]
 pub struct SystemTable {
@@ -94,7 +97,7 @@ pub struct SystemTable {
     pub columns: &'static [(&'static str, DataType)],
     /// Its rows; `None` for a relation that is always empty here (policies, publications,
     /// inheritance …: features Chronos does not have).
-    pub(crate) rows: Option<fn(&Snapshot) -> Result<Vec<Row>>>,
+    pub(crate) rows: Option<RowsFn>,
 }
 
 impl SystemTable {

@@ -4,7 +4,7 @@
 //! extended statistics, role membership, comments) exist and are always empty.
 
 use super::oids;
-use super::{Schema, Snapshot, SystemTable, column_type, type_oid};
+use super::{RowsFn, Schema, Snapshot, SystemTable, column_type, type_oid};
 use crate::catalog::{PRIMARY_INDEX_ID, TableDef};
 use crate::error::Result;
 use crate::value::DataType::{self, Boolean as B, Float as F, Integer as I, Text as T};
@@ -24,7 +24,7 @@ pub(super) const NULL: Value = Value::Null;
 fn table(
     name: &'static str,
     columns: &'static [(&'static str, DataType)],
-    rows: Option<fn(&Snapshot) -> Result<Vec<Row>>>,
+    rows: Option<RowsFn>,
 ) -> SystemTable {
     SystemTable {
         schema: Schema::PgCatalog,
